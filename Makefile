@@ -1,0 +1,32 @@
+# cxpipe: the commands a newcomer and CI use. `make demo`, then `make test`.
+CARGO ?= cargo
+DEMO_DIR ?= demo
+DEMO_END ?= 2026-11-24
+DEMO_CUSTOMERS ?= 4000
+# The demo uses the dev profile: dependencies are optimised (Cargo.toml), so it runs fast
+# without the ~45-minute release build of DataFusion.
+CXPIPE = $(CARGO) run --quiet --bin cxpipe --
+
+.PHONY: demo test fmt-check lint check build bench clean-demo
+
+build:
+	$(CARGO) build --bin cxpipe
+
+demo: build
+	rm -rf $(DEMO_DIR)
+	$(CXPIPE) generate --output $(DEMO_DIR)/input --customers $(DEMO_CUSTOMERS) --days 365 --end $(DEMO_END) --seed 42
+	$(CXPIPE) run --input $(DEMO_DIR)/input --output $(DEMO_DIR)/output --date $(DEMO_END)
+	@echo "report: $(DEMO_DIR)/output/runs/$(DEMO_END)/report.html"
+
+test: fmt-check lint
+	$(CARGO) nextest run --all-targets --no-fail-fast
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+	@! grep -rn --include='*.rs' -E '\b(dbg|todo|unimplemented)!' src tests || (echo "remove dbg!/todo!/unimplemented! before committing"; exit 1)
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

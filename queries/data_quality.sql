@@ -1,0 +1,46 @@
+-- data_quality: one row for the run: what was read and what was set aside, and why.
+--   rows_read: rows in the files read (partitions up to the run date);
+--   dropped_invalid: rows missing a required field, or that occurred after the run date;
+--   duplicates: valid rows whose event_id had already arrived (the first arrival is kept);
+--   rows_kept = rows_read - dropped_invalid - duplicates;
+--   out_of_range_scores: nps/csat/ces values outside their scale, on kept rows (set to null);
+--   unknown_channels / unknown_touchpoints: kept rows outside the vocabulary;
+--   late_events: kept rows that arrived after the day they occurred;
+--   files_read, bytes_read: the parquet files read.
+with staged as (
+    select
+        count(*) as rows_read,
+        count(*) filter (where not is_valid) as dropped_invalid,
+        count(*) filter (where is_valid) as valid_rows
+    from stg_touchpoints
+),
+
+kept as (
+    select
+        count(*) as rows_kept,
+        coalesce(sum(out_of_range_scores), 0) as out_of_range_scores,
+        count(*) filter (where not channel_known) as unknown_channels,
+        count(*) filter (where not touchpoint_known) as unknown_touchpoints,
+        count(*) filter (where arrival_date > event_date) as late_events
+    from touchpoints
+),
+
+files as (
+    select count(*) as files_read, coalesce(sum(bytes), 0) as bytes_read
+    from input_files
+)
+
+select
+    s.rows_read,
+    k.rows_kept,
+    s.dropped_invalid,
+    s.valid_rows - k.rows_kept as duplicates,
+    cast(k.out_of_range_scores as bigint) as out_of_range_scores,
+    k.unknown_channels,
+    k.unknown_touchpoints,
+    k.late_events,
+    f.files_read,
+    cast(f.bytes_read as bigint) as bytes_read
+from staged as s
+cross join kept as k
+cross join files as f

@@ -1,0 +1,72 @@
+-- stg_touchpoints: one row per row read from the input, with values cleaned and a validity flag.
+-- A row is valid when it has every required field (event_id, occurred_at, anonymous_id, channel,
+-- touchpoint; blank text counts as missing) and occurred before the end of the run date.
+-- Scores outside nps 0-10, csat 1-5, ces 1-7 (or not whole numbers) become null and are counted;
+-- a channel outside the vocabulary becomes 'other'. See CONTRACT.md §1.
+-- materialized: view
+with cleaned as (
+    select
+        nullif(trim(event_id), '') as event_id,
+        occurred_at,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        lower(trim(channel)) as channel_raw,
+        lower(trim(touchpoint)) as touchpoint,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(session_id), '') as session_id,
+        revenue,
+        nps as nps_raw,
+        csat as csat_raw,
+        ces as ces_raw,
+        comment,
+        duration_s,
+        upper(trim(country)) as country,
+        properties,
+        arrival_date,
+        source_file
+    from raw_touchpoints
+)
+
+select
+    event_id,
+    occurred_at,
+    cast(occurred_at as date) as event_date,
+    anonymous_id,
+    case
+        when channel_raw in ('web', 'app', 'email', 'chat', 'phone', 'store', 'social', 'voice')
+            then channel_raw
+        else 'other'
+    end as channel,
+    channel_raw in ('web', 'app', 'email', 'chat', 'phone', 'store', 'social', 'voice') as channel_known,
+    touchpoint,
+    touchpoint in (
+        'ad_impression', 'ad_click', 'page_view', 'store_visit', 'search', 'search_no_results',
+        'product_view', 'add_to_cart', 'checkout_start', 'purchase', 'return', 'signup', 'login',
+        'support_contact', 'support_resolved', 'survey_response', 'review', 'email_open',
+        'email_click', 'social_interaction', 'unsubscribe'
+    ) as touchpoint_known,
+    customer_id,
+    session_id,
+    revenue,
+    case when nps_raw between 0 and 10 and nps_raw = trunc(nps_raw) then cast(nps_raw as int) end as nps,
+    case when csat_raw between 1 and 5 and csat_raw = trunc(csat_raw) then cast(csat_raw as int) end as csat,
+    case when ces_raw between 1 and 7 and ces_raw = trunc(ces_raw) then cast(ces_raw as int) end as ces,
+    (case when nps_raw is not null and not (nps_raw between 0 and 10 and nps_raw = trunc(nps_raw)) then 1 else 0 end)
+    + (case when csat_raw is not null and not (csat_raw between 1 and 5 and csat_raw = trunc(csat_raw)) then 1 else 0 end)
+    + (case when ces_raw is not null and not (ces_raw between 1 and 7 and ces_raw = trunc(ces_raw)) then 1 else 0 end)
+        as out_of_range_scores,
+    comment,
+    duration_s,
+    country,
+    properties,
+    arrival_date,
+    source_file,
+    coalesce(
+        event_id is not null
+        and occurred_at is not null
+        and anonymous_id is not null
+        and channel_raw is not null and channel_raw <> ''
+        and touchpoint is not null and touchpoint <> ''
+        and occurred_at < (select run_end from run_context),
+        false
+    ) as is_valid
+from cleaned

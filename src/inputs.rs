@@ -1,0 +1,464 @@
+//! Touchpoint input: finds the `touchpoints/date=YYYY-MM-DD/` partitions a run may read (arrival
+//! date <= R; later partitions are never listed), checks every file's footer against the
+//! contract's schema, and exposes all rows, normalised to one schema, to SQL as
+//! `raw_touchpoints`. Which rows are valid, duplicates and identity are decided in SQL
+//! (`queries/touchpoints.sql`), where analysts can read the rules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, cast, lit};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
+use datafusion::scalar::ScalarValue;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+// Deprecated in parquet 59 in favour of a hand-written AsyncFileReader; still the reader
+// DataFusion 55's own examples use, and it does exactly one ranged read for the footer.
+#[allow(deprecated)]
+use parquet::arrow::async_reader::ParquetObjectReader;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::storage::Location;
+
+/// The SQL name of every input row, normalised.
+pub const RAW_TABLE: &str = "raw_touchpoints";
+/// The SQL name of the list of files read: path, arrival_date, bytes, rows.
+pub const FILES_TABLE: &str = "input_files";
+
+/// What kind of values a contract column holds, and so which physical types are accepted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    /// Text, or an integer id (many exports store ids as numbers).
+    Id,
+    Timestamp,
+    /// Any number: float, decimal or integer.
+    Number,
+    /// A survey answer: an integer, or a float holding one (pandas writes nullable ints as floats).
+    Score,
+}
+
+struct ColumnSpec {
+    name: &'static str,
+    required: bool,
+    kind: Kind,
+}
+
+const fn spec(name: &'static str, required: bool, kind: Kind) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        required,
+        kind,
+    }
+}
+
+/// The contract's input columns (CONTRACT.md §1), in order.
+const COLUMNS: [ColumnSpec; 15] = [
+    spec("event_id", true, Kind::Id),
+    spec("occurred_at", true, Kind::Timestamp),
+    spec("anonymous_id", true, Kind::Id),
+    spec("channel", true, Kind::Text),
+    spec("touchpoint", true, Kind::Text),
+    spec("customer_id", false, Kind::Id),
+    spec("session_id", false, Kind::Id),
+    spec("revenue", false, Kind::Number),
+    spec("nps", false, Kind::Score),
+    spec("csat", false, Kind::Score),
+    spec("ces", false, Kind::Score),
+    spec("comment", false, Kind::Text),
+    spec("duration_s", false, Kind::Number),
+    spec("country", false, Kind::Text),
+    spec("properties", false, Kind::Text),
+];
+
+impl Kind {
+    fn canonical(self) -> DataType {
+        match self {
+            Kind::Text | Kind::Id => DataType::Utf8View,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Kind::Number | Kind::Score => DataType::Float64,
+        }
+    }
+
+    fn accepts(self, data_type: &DataType) -> bool {
+        let text = |t: &DataType| {
+            matches!(
+                t,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+            )
+        };
+        match (self, data_type) {
+            (_, DataType::Dictionary(_, value)) => self.accepts(value),
+            (Kind::Text, t) => text(t),
+            (Kind::Id, t) => text(t) || t.is_integer(),
+            (Kind::Timestamp, t) => matches!(t, DataType::Timestamp(_, _) | DataType::Null),
+            (Kind::Number | Kind::Score, t) => t.is_numeric() || matches!(t, DataType::Null),
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Text => "a string",
+            Kind::Id => "a string (or integer id)",
+            Kind::Timestamp => "a timestamp (any unit, naive = UTC)",
+            Kind::Number => "a number (float, decimal or integer)",
+            Kind::Score => "an integer",
+        }
+    }
+}
+
+/// The schema of `raw_touchpoints`: the contract's columns in canonical types, plus where each
+/// row came from.
+pub fn raw_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = COLUMNS
+        .iter()
+        .map(|c| Field::new(c.name, c.kind.canonical(), true))
+        .collect();
+    fields.push(Field::new("arrival_date", DataType::Date32, false));
+    fields.push(Field::new("source_file", DataType::Utf8View, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// One parquet file of one arrival-date partition.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub arrival_date: NaiveDate,
+    /// Path inside the input store.
+    pub path: String,
+    pub bytes: u64,
+    /// From the footer; filled in by [`inspect`].
+    pub rows: u64,
+    #[serde(skip)]
+    location: Path,
+    #[serde(skip)]
+    schema: Option<SchemaRef>,
+}
+
+/// What the run found under `<input>/touchpoints/`.
+#[derive(Debug, Default, Serialize)]
+pub struct Discovery {
+    pub files: Vec<InputFile>,
+    /// Partitions after the run date, seen by name and never listed or read.
+    pub later_partitions: usize,
+    /// Folder names under touchpoints/ that are not `date=YYYY-MM-DD`, ignored.
+    pub ignored: Vec<String>,
+}
+
+/// Lists the partitions with arrival date <= `run_date` and the parquet files inside them.
+pub async fn discover(input: &Location, run_date: NaiveDate) -> Result<Discovery> {
+    let root = input.path("touchpoints");
+    let store = input.store();
+    let listing = store
+        .list_with_delimiter(Some(&root))
+        .await
+        .map_err(|e| Error::input(input.url_of(&root), format!("cannot list: {e}")))?;
+    let mut discovery = Discovery::default();
+    let mut partitions = Vec::new();
+    for prefix in listing.common_prefixes {
+        let name = prefix.filename().unwrap_or_default().to_string();
+        match name
+            .strip_prefix("date=")
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        {
+            Some(date) if date <= run_date => partitions.push((date, prefix)),
+            Some(_) => discovery.later_partitions += 1,
+            None => discovery.ignored.push(name),
+        }
+    }
+    if partitions.is_empty() {
+        return Err(Error::input(
+            input.url_of(&root),
+            format!(
+                "no partitions touchpoints/date=YYYY-MM-DD/ on or before {run_date}; check --input and --date"
+            ),
+        ));
+    }
+    partitions.sort();
+    let listed: Vec<Vec<InputFile>> = futures::stream::iter(partitions)
+        .map(|(date, prefix)| async move {
+            let objects: Vec<_> =
+                store.list(Some(&prefix)).try_collect().await.map_err(|e| {
+                    Error::input(input.url_of(&prefix), format!("cannot list: {e}"))
+                })?;
+            let mut files: Vec<InputFile> = objects
+                .into_iter()
+                .filter(|o| is_data_file(&o.location))
+                .map(|o| InputFile {
+                    arrival_date: date,
+                    path: o.location.to_string(),
+                    bytes: o.size,
+                    rows: 0,
+                    location: o.location,
+                    schema: None,
+                })
+                .collect();
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok::<_, Error>(files)
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    discovery.files = listed.into_iter().flatten().collect();
+    Ok(discovery)
+}
+
+/// Parquet files only; hidden and marker files (`.crc`, `_SUCCESS`, in-progress uploads) are not data.
+fn is_data_file(path: &Path) -> bool {
+    let name = path.filename().unwrap_or_default();
+    name.ends_with(".parquet") && !name.starts_with('.') && !name.starts_with('_')
+}
+
+/// Reads every file's footer and checks its columns against the contract, so a corrupt file or
+/// a missing required column fails before any data is read, naming the file.
+pub async fn inspect(input: &Location, files: &mut [InputFile]) -> Result<()> {
+    let store = input.store().clone();
+    let footers: Vec<(SchemaRef, u64)> = futures::stream::iter(files.iter())
+        .map(|file| {
+            #[allow(deprecated)]
+            let reader = ParquetObjectReader::new(store.clone(), file.location.clone())
+                .with_file_size(file.bytes);
+            let url = input.url_of(&file.location);
+            async move {
+                let builder = ParquetRecordBatchStreamBuilder::new(reader)
+                    .await
+                    .map_err(|e| {
+                        Error::input(
+                            &url,
+                            format!(
+                                "not a readable parquet file ({e}); replace or remove it from the input and run again"
+                            ),
+                        )
+                    })?;
+                let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                check_schema(builder.schema()).map_err(|m| Error::input(&url, m))?;
+                Ok::<_, Error>((builder.schema().clone(), rows))
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    for (file, (schema, rows)) in files.iter_mut().zip(footers) {
+        file.schema = Some(schema);
+        file.rows = rows;
+    }
+    Ok(())
+}
+
+/// The file's column of this name: exact, else the only case-insensitive match.
+fn find_field<'a>(schema: &'a Schema, name: &str) -> Option<&'a Field> {
+    schema.field_with_name(name).ok().or_else(|| {
+        let mut matches = schema
+            .fields()
+            .iter()
+            .filter(|f| f.name().eq_ignore_ascii_case(name));
+        match (matches.next(), matches.next()) {
+            (Some(f), None) => Some(f.as_ref()),
+            _ => None,
+        }
+    })
+}
+
+fn check_schema(schema: &Schema) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for column in &COLUMNS {
+        match find_field(schema, column.name) {
+            None if column.required => problems.push(format!(
+                "required column `{}` is missing (the file has: {})",
+                column.name,
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(field) if !column.kind.accepts(field.data_type()) => problems.push(format!(
+                "column `{}` has type {}, expected {}",
+                column.name,
+                field.data_type(),
+                column.kind.expected()
+            )),
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Registers `raw_touchpoints`: every row of every file, cast to the canonical schema, with
+/// `arrival_date` and `source_file`. Files of one partition that share a physical schema are
+/// read as one scan; partitions are unioned.
+pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile]) -> Result<()> {
+    input.register(ctx);
+    ctx.register_table(FILES_TABLE, files_table(files)?)?;
+    let mut groups: BTreeMap<(NaiveDate, String), (SchemaRef, Vec<&InputFile>)> = BTreeMap::new();
+    for file in files {
+        let schema = file
+            .schema
+            .clone()
+            .ok_or_else(|| Error::input(&file.path, "file was not inspected before reading"))?;
+        groups
+            .entry((file.arrival_date, format!("{schema:?}")))
+            .or_insert_with(|| (schema, Vec::new()))
+            .1
+            .push(file);
+    }
+    let mut union: Option<DataFrame> = None;
+    for ((date, _), (schema, group)) in groups {
+        let urls: Vec<String> = group.iter().map(|f| input.url_of(&f.location)).collect();
+        let source = if group.len() == 1 {
+            lit(ScalarValue::Utf8View(Some(group[0].path.clone())))
+        } else {
+            // One scan over several files cannot say which file a row came from; the partition does.
+            lit(ScalarValue::Utf8View(Some(format!(
+                "{}/ ({} files)",
+                group[0].path.rsplit_once('/').map_or("", |(dir, _)| dir),
+                group.len()
+            ))))
+        };
+        let df = ctx
+            .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
+            .await?;
+        let df = df.select(normalise(&schema, date, source))?;
+        union = Some(match union {
+            None => df,
+            Some(all) => all.union(df)?,
+        });
+    }
+    match union {
+        Some(df) => {
+            ctx.register_table(RAW_TABLE, df.into_view())?;
+        }
+        None => {
+            let empty = MemTable::try_new(raw_schema(), vec![vec![]])?;
+            ctx.register_table(RAW_TABLE, Arc::new(empty))?;
+        }
+    }
+    Ok(())
+}
+
+fn files_table(files: &[InputFile]) -> Result<Arc<MemTable>> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("arrival_date", DataType::Date32, false),
+        Field::new("bytes", DataType::Int64, false),
+        Field::new("rows", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                files.iter().map(|f| f.path.as_str()),
+            )),
+            Arc::new(Date32Array::from_iter_values(
+                files.iter().map(|f| days_since_epoch(f.arrival_date)),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                files.iter().map(|f| f.bytes as i64),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                files.iter().map(|f| f.rows as i64),
+            )),
+        ],
+    )?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::default()).num_days() as i32
+}
+
+/// Expressions turning one physical file schema into the canonical one.
+fn normalise(schema: &Schema, date: NaiveDate, source: Expr) -> Vec<Expr> {
+    let mut exprs: Vec<Expr> = COLUMNS
+        .iter()
+        .map(|column| {
+            let target = column.kind.canonical();
+            match find_field(schema, column.name) {
+                Some(field) => {
+                    cast(col(format!("\"{}\"", field.name())), target).alias(column.name)
+                }
+                None => cast(lit(ScalarValue::Null), target).alias(column.name),
+            }
+        })
+        .collect();
+    exprs.push(lit(ScalarValue::Date32(Some(days_since_epoch(date)))).alias("arrival_date"));
+    exprs.push(source.alias("source_file"));
+    exprs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(fields: &[(&str, DataType)]) -> Schema {
+        Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn required() -> Vec<(&'static str, DataType)> {
+        vec![
+            ("event_id", DataType::Utf8),
+            (
+                "occurred_at",
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+            ),
+            ("anonymous_id", DataType::LargeUtf8),
+            ("channel", DataType::Utf8View),
+            ("touchpoint", DataType::Utf8),
+        ]
+    }
+
+    #[test]
+    fn compatible_types_are_accepted() {
+        let mut fields = required();
+        fields.push(("nps", DataType::Int16));
+        fields.push(("revenue", DataType::Decimal128(10, 2)));
+        fields.push(("customer_id", DataType::Int64));
+        fields.push(("extra", DataType::Boolean));
+        assert_eq!(check_schema(&schema(&fields)), Ok(()));
+    }
+
+    #[test]
+    fn missing_required_column_is_named() {
+        let fields: Vec<_> = required().into_iter().skip(1).collect();
+        let err = check_schema(&schema(&fields)).expect_err("event_id missing");
+        assert!(
+            err.contains("required column `event_id` is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn incompatible_type_is_named() {
+        let mut fields = required();
+        fields.push(("nps", DataType::Utf8));
+        let err = check_schema(&schema(&fields)).expect_err("nps as text");
+        assert!(
+            err.contains("column `nps` has type Utf8, expected an integer"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn column_names_match_case_insensitively() {
+        let s = schema(&[("Event_ID", DataType::Utf8)]);
+        assert_eq!(
+            find_field(&s, "event_id").map(|f| f.name().as_str()),
+            Some("Event_ID")
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! cxpipe: a nightly customer-experience reporting pipeline. Reads raw touchpoint events
+//! (parquet, partitioned by arrival date) from an object store, runs the SQL models of
+//! `queries/` in DataFusion, writes their tables as parquet and renders an HTML report.
+//!
+//! Data flows one way: [`config`] -> [`project`] (parsed, ordered) -> [`inputs`] -> [`session`]
+//! -> [`execute`] -> [`outputs`] -> [`report`]; [`run`] strings them together.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod execute;
+pub mod generate;
+pub mod inputs;
+pub mod outputs;
+pub mod project;
+pub mod report;
+pub mod run;
+pub mod session;
+pub mod storage;
+
+pub use error::{Error, ExitCode, Result};

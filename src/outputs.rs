@@ -1,0 +1,174 @@
+//! Everything a run writes: parquet tables, the manifest, and publication. A run writes under a
+//! staging prefix; only when it is done are its files copied to `runs/<R>/`, the manifest
+//! written there, and finally `latest.json` replaced, so readers never see half a run.
+
+use std::collections::BTreeSet;
+
+use datafusion::execution::SendableRecordBatchStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::storage::Location;
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build()
+}
+
+/// Streams record batches into one parquet file; returns the number of rows written.
+pub async fn write_parquet(
+    location: &Location,
+    path: &Path,
+    mut stream: SendableRecordBatchStream,
+) -> Result<u64> {
+    let writer = object_store::buffered::BufWriter::new(location.store().clone(), path.clone());
+    let failed = |e: &dyn std::fmt::Display| Error::output(location.url_of(path), e.to_string());
+    let mut writer = AsyncArrowWriter::try_new(writer, stream.schema(), Some(writer_properties()))
+        .map_err(|e| failed(&e))?;
+    let mut rows = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).await.map_err(|e| failed(&e))?;
+    }
+    writer.close().await.map_err(|e| failed(&e))?;
+    Ok(rows)
+}
+
+/// Writes a small object whole.
+pub async fn put(location: &Location, path: &Path, bytes: Vec<u8>) -> Result<()> {
+    location
+        .store()
+        .put(path, PutPayload::from(bytes))
+        .await
+        .map_err(|e| Error::output(location.url_of(path), e))?;
+    Ok(())
+}
+
+/// Reads a small object, or None when it does not exist.
+pub async fn get(location: &Location, path: &Path) -> Result<Option<Vec<u8>>> {
+    match location.store().get(path).await {
+        Ok(result) => Ok(Some(
+            result
+                .bytes()
+                .await
+                .map_err(|e| Error::output(location.url_of(path), e))?
+                .to_vec(),
+        )),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(Error::output(location.url_of(path), e)),
+    }
+}
+
+/// Every object below `prefix`, as paths relative to it.
+async fn list_relative(location: &Location, prefix: &Path) -> Result<Vec<String>> {
+    let objects: Vec<_> = location
+        .store()
+        .list(Some(prefix))
+        .try_collect()
+        .await
+        .map_err(|e| Error::output(location.url_of(prefix), format!("cannot list: {e}")))?;
+    let mut relative: Vec<String> = objects
+        .into_iter()
+        .filter_map(|o| {
+            o.location.prefix_match(prefix).map(|parts| {
+                parts
+                    .map(|p| p.as_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+        })
+        .collect();
+    relative.sort();
+    Ok(relative)
+}
+
+/// Deletes every object below `prefix`.
+pub async fn delete_all(location: &Location, prefix: &Path) -> Result<()> {
+    for relative in list_relative(location, prefix).await? {
+        let path = join(prefix, &relative);
+        match location.store().delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(Error::output(location.url_of(&path), e)),
+        }
+    }
+    Ok(())
+}
+
+fn join(prefix: &Path, relative: &str) -> Path {
+    relative
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .fold(prefix.clone(), |path, part| path.join(part))
+}
+
+/// Where `latest.json` points.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Latest {
+    pub run_date: chrono::NaiveDate,
+    pub run_id: String,
+    pub status: String,
+    pub path: String,
+    pub manifest: String,
+    pub report: String,
+    pub published_at: String,
+}
+
+/// Moves a finished run from `staging` to `runs/<R>/`: copies its objects, removes objects of an
+/// earlier run of the same date that the new one no longer has, writes the manifest last within
+/// the run folder. Then, if `update_latest` and no newer date is already published, replaces
+/// `latest.json`.
+pub async fn publish(
+    output: &Location,
+    staging: &Path,
+    run_dir: &Path,
+    manifest: Vec<u8>,
+    latest: Option<&Latest>,
+) -> Result<()> {
+    let staged = list_relative(output, staging).await?;
+    let keep: BTreeSet<&str> = staged.iter().map(String::as_str).collect();
+    futures::stream::iter(staged.iter())
+        .map(|relative| async move {
+            let (from, to) = (join(staging, relative), join(run_dir, relative));
+            output
+                .store()
+                .copy(&from, &to)
+                .await
+                .map_err(|e| Error::output(output.url_of(&to), e))
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
+    for relative in list_relative(output, run_dir).await? {
+        if !keep.contains(relative.as_str()) && relative != "manifest.json" {
+            let path = join(run_dir, &relative);
+            output
+                .store()
+                .delete(&path)
+                .await
+                .map_err(|e| Error::output(output.url_of(&path), e))?;
+        }
+    }
+    put(output, &run_dir.clone().join("manifest.json"), manifest).await?;
+    delete_all(output, staging).await?;
+    if let Some(latest) = latest {
+        let latest_path = output.path("latest.json");
+        let current: Option<Latest> = get(output, &latest_path)
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        // A backfill of an older date must not move `latest` backwards.
+        if current.is_none_or(|c| c.run_date <= latest.run_date) {
+            let bytes = serde_json::to_vec_pretty(latest)
+                .map_err(|e| Error::output(output.url_of(&latest_path), e))?;
+            put(output, &latest_path, bytes).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! One model: a SQL file, its header comment (description and options) and the tables it reads.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::resolve::resolve_table_references;
+
+/// How a model's result is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Materialized {
+    /// Computed once, written under `tables/<name>/`, read by dependents from there.
+    Table,
+    /// Not computed on its own: dependents inline its SQL (for wide row-level steps that would
+    /// be wasteful to write out every night).
+    View,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The file stem: what other models call it in SQL.
+    pub name: String,
+    pub path: PathBuf,
+    pub sql: String,
+    /// The header comment, without option lines.
+    pub description: String,
+    pub materialized: Materialized,
+    /// Tables the SQL reads (models or sources), lower-case, without CTE names.
+    pub depends_on: Vec<String>,
+}
+
+impl Model {
+    /// Reads and parses one file; a problem comes back as `file:line:col: message`.
+    pub fn load(path: &Path) -> Result<Model, String> {
+        let shown = path.display();
+        let sql =
+            std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| is_identifier(s))
+            .ok_or_else(|| {
+                format!(
+                    "{shown}: a model's file name must be a SQL identifier (letters, digits, _), e.g. nps_by_country.sql"
+                )
+            })?
+            .to_lowercase();
+        let (description, materialized) =
+            parse_header(&sql).map_err(|(line, msg)| format!("{shown}:{line}:1: {msg}"))?;
+        let mut statements = DFParser::parse_sql(&sql)
+            .map_err(|e| format!("{shown}:{}", locate_parser_error(&e.to_string())))?;
+        let statement = match (statements.pop_front(), statements.is_empty()) {
+            (Some(statement), true) => statement,
+            (None, _) => {
+                return Err(format!(
+                    "{shown}:1:1: the file holds no SQL statement; a model is one SELECT"
+                ));
+            }
+            (Some(_), false) => {
+                return Err(format!(
+                    "{shown}:1:1: the file holds several statements; a model is exactly one SELECT (split it into files)"
+                ));
+            }
+        };
+        let (tables, _ctes) =
+            resolve_table_references(&statement, true).map_err(|e| format!("{shown}:1:1: {e}"))?;
+        let mut depends_on: Vec<String> = tables.iter().map(|t| t.table().to_string()).collect();
+        depends_on.sort();
+        depends_on.dedup();
+        Ok(Model {
+            name,
+            path: path.to_path_buf(),
+            sql,
+            description,
+            materialized,
+            depends_on,
+        })
+    }
+
+    /// 1-based line and column of the first use of `table` in the SQL outside comments.
+    pub fn locate(&self, table: &str) -> (usize, usize) {
+        for (index, line) in self.sql.lines().enumerate() {
+            let code = line.split("--").next().unwrap_or("");
+            let lower = code.to_lowercase();
+            let mut start = 0;
+            while let Some(found) = lower[start..].find(table) {
+                let at = start + found;
+                let before = lower[..at].chars().next_back();
+                let after = lower[at + table.len()..].chars().next();
+                let boundary =
+                    |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                if boundary(before) && boundary(after) {
+                    return (index + 1, at + 1);
+                }
+                start = at + table.len();
+            }
+        }
+        (1, 1)
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The leading `--` comment block: `key: value` option lines and free description text.
+fn parse_header(sql: &str) -> Result<(String, Materialized), (usize, String)> {
+    let mut description = Vec::new();
+    let mut materialized = Materialized::Table;
+    for (index, line) in sql.lines().enumerate() {
+        let Some(text) = line.trim().strip_prefix("--") else {
+            if line.trim().is_empty() {
+                continue;
+            }
+            break;
+        };
+        let text = text.trim();
+        if let Some(value) = text.strip_prefix("materialized:") {
+            materialized = match value.trim() {
+                "table" => Materialized::Table,
+                "view" => Materialized::View,
+                other => {
+                    return Err((
+                        index + 1,
+                        format!("unknown materialization '{other}'; use `table` or `view`"),
+                    ));
+                }
+            };
+        } else {
+            description.push(text);
+        }
+    }
+    Ok((description.join("\n").trim().to_string(), materialized))
+}
+
+/// sqlparser reports positions as "at Line: 3, Column: 7"; turn them into `3:7: message`.
+fn locate_parser_error(message: &str) -> String {
+    let message = message
+        .trim_start_matches("SQL error: ")
+        .trim_start_matches("ParserError(\"")
+        .trim_end_matches("\")");
+    if let Some(at) = message.rfind(" at Line: ") {
+        let position = &message[at + " at Line: ".len()..];
+        if let Some((line, column)) = position.split_once(", Column: ") {
+            let column: String = column.chars().take_while(|c| c.is_ascii_digit()).collect();
+            return format!("{line}:{column}: {}", &message[..at]);
+        }
+    }
+    format!("1:1: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_gives_description_and_options() {
+        let (description, materialized) =
+            parse_header("-- one row per day\n-- materialized: view\n\nselect 1")
+                .expect("valid header");
+        assert_eq!(description, "one row per day");
+        assert_eq!(materialized, Materialized::View);
+    }
+
+    #[test]
+    fn unknown_materialization_names_line() {
+        let err =
+            parse_header("-- x\n-- materialized: cube\nselect 1").expect_err("cube is unknown");
+        assert_eq!(err.0, 2);
+    }
+
+    #[test]
+    fn parser_positions_become_line_and_column() {
+        assert_eq!(
+            locate_parser_error(
+                "SQL error: ParserError(\"Expected: end of statement, found: x at Line: 3, Column: 7\")"
+            ),
+            "3:7: Expected: end of statement, found: x"
+        );
+    }
+}

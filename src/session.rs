@@ -1,0 +1,60 @@
+//! The DataFusion session a run executes in: memory pool with spill to disk, parallelism, and
+//! the `run_context` table that tells SQL which day the run covers.
+
+use std::sync::Arc;
+
+use arrow::array::{Date32Array, RecordBatch, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::Result;
+
+/// Settings that shape execution, not results.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    /// Bytes DataFusion may hold before spilling to disk; None = unbounded.
+    pub memory_limit: Option<usize>,
+    /// Parallelism; None = the number of cores.
+    pub target_partitions: Option<usize>,
+}
+
+/// A session for one run date.
+pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<SessionContext> {
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        runtime = runtime.with_memory_limit(limit, 1.0);
+    }
+    let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(partitions) = settings.target_partitions {
+        config = config.with_target_partitions(partitions.max(1));
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    ctx.register_table("run_context", run_context(run_date)?)?;
+    Ok(ctx)
+}
+
+/// One row: `run_date` (R) and `run_end` (the first instant after R, UTC). Models use
+/// `occurred_at < run_end`, so events stamped after the run's day are never counted.
+fn run_context(run_date: NaiveDate) -> Result<Arc<MemTable>> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("run_date", DataType::Date32, false),
+        Field::new(
+            "run_end",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]));
+    let days = (run_date - NaiveDate::default()).num_days();
+    let run_end_us = (days + 1) * 86_400 * 1_000_000;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Date32Array::from(vec![days as i32])),
+            Arc::new(TimestampMicrosecondArray::from(vec![run_end_us]).with_timezone("UTC")),
+        ],
+    )?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}

@@ -1,0 +1,1 @@
+//! Core metric tests (in progress).

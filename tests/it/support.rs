@@ -1,0 +1,388 @@
+//! Test support: hand-written touchpoint fixtures written as real parquet partitions, a way to
+//! run the pipeline in-process or as the real binary, and readers that turn output tables into
+//! plain strings to compare against numbers worked out by hand.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{NaiveDate, NaiveDateTime};
+use cxpipe::config::RunConfig;
+use cxpipe::session::SessionSettings;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+/// The repository root, for the shipped queries/ and reports/.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test dates are valid")
+}
+
+/// One touchpoint as a test writes it. `at` is "YYYY-MM-DD HH:MM[:SS]" in UTC; the event
+/// arrives on its own day unless `arrives` says otherwise.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_id: Option<String>,
+    pub at: String,
+    pub anonymous_id: Option<String>,
+    pub channel: Option<String>,
+    pub touchpoint: Option<String>,
+    pub customer_id: Option<String>,
+    pub session_id: Option<String>,
+    pub revenue: Option<f64>,
+    pub nps: Option<i32>,
+    pub csat: Option<i32>,
+    pub ces: Option<i32>,
+    pub comment: Option<String>,
+    pub duration_s: Option<f64>,
+    pub country: Option<String>,
+    pub arrives: Option<String>,
+}
+
+/// An event with the required fields; channel defaults to "web".
+pub fn ev(event_id: &str, at: &str, anonymous_id: &str, touchpoint: &str) -> Event {
+    Event {
+        event_id: Some(event_id.into()),
+        at: at.into(),
+        anonymous_id: Some(anonymous_id.into()),
+        channel: Some("web".into()),
+        touchpoint: Some(touchpoint.into()),
+        customer_id: None,
+        session_id: None,
+        revenue: None,
+        nps: None,
+        csat: None,
+        ces: None,
+        comment: None,
+        duration_s: None,
+        country: None,
+        arrives: None,
+    }
+}
+
+impl Event {
+    pub fn customer(mut self, id: &str) -> Self {
+        self.customer_id = Some(id.into());
+        self
+    }
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = Some(channel.into());
+        self
+    }
+    pub fn revenue(mut self, revenue: f64) -> Self {
+        self.revenue = Some(revenue);
+        self
+    }
+    pub fn nps(mut self, score: i32) -> Self {
+        self.nps = Some(score);
+        self
+    }
+    pub fn csat(mut self, score: i32) -> Self {
+        self.csat = Some(score);
+        self
+    }
+    pub fn ces(mut self, score: i32) -> Self {
+        self.ces = Some(score);
+        self
+    }
+    pub fn comment(mut self, text: &str) -> Self {
+        self.comment = Some(text.into());
+        self
+    }
+    pub fn duration(mut self, seconds: f64) -> Self {
+        self.duration_s = Some(seconds);
+        self
+    }
+    pub fn country(mut self, country: &str) -> Self {
+        self.country = Some(country.into());
+        self
+    }
+    /// Lands in the partition of this arrival date (YYYY-MM-DD) instead of its own day.
+    pub fn arrives(mut self, day: &str) -> Self {
+        self.arrives = Some(day.into());
+        self
+    }
+    pub fn without_event_id(mut self) -> Self {
+        self.event_id = None;
+        self
+    }
+    pub fn without_anonymous_id(mut self) -> Self {
+        self.anonymous_id = None;
+        self
+    }
+
+    fn occurred_at(&self) -> NaiveDateTime {
+        let formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"];
+        formats
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&self.at, f).ok())
+            .unwrap_or_else(|| panic!("bad test timestamp {:?}", self.at))
+    }
+
+    fn arrival_date(&self) -> NaiveDate {
+        self.arrives
+            .as_deref()
+            .map(date)
+            .unwrap_or_else(|| self.occurred_at().date())
+    }
+}
+
+/// The contract's schema with the usual physical types.
+pub fn contract_schema() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        text("event_id"),
+        Field::new(
+            "occurred_at",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        ),
+        text("anonymous_id"),
+        text("channel"),
+        text("touchpoint"),
+        text("customer_id"),
+        text("session_id"),
+        Field::new("revenue", DataType::Float64, true),
+        Field::new("nps", DataType::Int32, true),
+        Field::new("csat", DataType::Int32, true),
+        Field::new("ces", DataType::Int32, true),
+        text("comment"),
+        Field::new("duration_s", DataType::Float64, true),
+        text("country"),
+        text("properties"),
+    ]))
+}
+
+/// The events as one record batch in the contract schema.
+pub fn batch(events: &[&Event]) -> RecordBatch {
+    let strings = |f: &dyn Fn(&Event) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from(
+            events.iter().map(|e| f(e)).collect::<Vec<_>>(),
+        ))
+    };
+    let ints = |f: &dyn Fn(&Event) -> Option<i32>| -> ArrayRef {
+        Arc::new(Int32Array::from(
+            events.iter().map(|e| f(e)).collect::<Vec<_>>(),
+        ))
+    };
+    let floats = |f: &dyn Fn(&Event) -> Option<f64>| -> ArrayRef {
+        Arc::new(Float64Array::from(
+            events.iter().map(|e| f(e)).collect::<Vec<_>>(),
+        ))
+    };
+    let micros: Vec<i64> = events
+        .iter()
+        .map(|e| e.occurred_at().and_utc().timestamp_micros())
+        .collect();
+    RecordBatch::try_new(
+        contract_schema(),
+        vec![
+            strings(&|e| e.event_id.clone()),
+            Arc::new(TimestampMicrosecondArray::from(micros)),
+            strings(&|e| e.anonymous_id.clone()),
+            strings(&|e| e.channel.clone()),
+            strings(&|e| e.touchpoint.clone()),
+            strings(&|e| e.customer_id.clone()),
+            strings(&|e| e.session_id.clone()),
+            floats(&|e| e.revenue),
+            ints(&|e| e.nps),
+            ints(&|e| e.csat),
+            ints(&|e| e.ces),
+            strings(&|e| e.comment.clone()),
+            floats(&|e| e.duration_s),
+            strings(&|e| e.country.clone()),
+            strings(&|_| None),
+        ],
+    )
+    .expect("fixture batch matches the schema")
+}
+
+/// Writes a record batch as a parquet file, creating folders.
+pub fn write_parquet(path: &Path, batch: &RecordBatch) {
+    std::fs::create_dir_all(path.parent().expect("file has a folder")).expect("create folder");
+    let file = std::fs::File::create(path).expect("create parquet file");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("parquet writer");
+    writer.write(batch).expect("write batch");
+    writer.close().expect("close parquet");
+}
+
+/// Writes events into `<input>/touchpoints/date=<arrival>/part-0.parquet`, one file per day.
+pub fn write_events(input: &Path, events: &[Event]) {
+    let mut by_day: BTreeMap<NaiveDate, Vec<&Event>> = BTreeMap::new();
+    for event in events {
+        by_day.entry(event.arrival_date()).or_default().push(event);
+    }
+    for (day, events) in by_day {
+        let path = input.join(format!("touchpoints/date={day}/part-0.parquet"));
+        write_parquet(&path, &batch(&events));
+    }
+}
+
+/// A temporary project: input and output folders, and the shipped queries/ and reports/ unless
+/// a test gives its own.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+    pub queries: PathBuf,
+    pub reports: PathBuf,
+}
+
+impl TestProject {
+    pub fn new() -> Self {
+        TestProject {
+            dir: tempfile::tempdir().expect("temp dir"),
+            queries: repo().join("queries"),
+            reports: repo().join("reports"),
+        }
+    }
+
+    pub fn input(&self) -> PathBuf {
+        self.dir.path().join("input")
+    }
+
+    pub fn output(&self) -> PathBuf {
+        self.dir.path().join("output")
+    }
+
+    pub fn events(self, events: &[Event]) -> Self {
+        write_events(&self.input(), events);
+        self
+    }
+
+    /// Uses a queries folder of its own holding these (name, sql) models.
+    pub fn queries(mut self, models: &[(&str, &str)]) -> Self {
+        let dir = self.dir.path().join("queries");
+        std::fs::create_dir_all(&dir).expect("queries folder");
+        for (name, sql) in models {
+            std::fs::write(dir.join(format!("{name}.sql")), sql).expect("write model");
+        }
+        self.queries = dir;
+        self
+    }
+
+    pub fn config(&self, run_date: &str) -> RunConfig {
+        RunConfig {
+            input: self.input().display().to_string(),
+            output: self.output().display().to_string(),
+            run_date: date(run_date),
+            queries: self.queries.clone(),
+            reports: self.reports.clone(),
+            session: SessionSettings::default(),
+            report_row_limit: 5_000,
+        }
+    }
+
+    /// Runs the pipeline in-process for this date.
+    pub fn run(&self, run_date: &str) -> cxpipe::Result<cxpipe::run::RunSummary> {
+        runtime().block_on(cxpipe::run::run(&self.config(run_date)))
+    }
+
+    /// Runs and panics with the error if the run is not a full success.
+    pub fn run_ok(&self, run_date: &str) -> &Self {
+        if let Err(e) = self.run(run_date) {
+            panic!("run {run_date} failed: {e}");
+        }
+        self
+    }
+
+    /// The rows of an output table of the run for `run_date`, as `a | b | c` strings of the
+    /// named columns, in the table's order. Floats show up to 4 decimals; null is `null`.
+    pub fn table(&self, run_date: &str, name: &str, columns: &[&str]) -> Vec<String> {
+        read_table(
+            &self.output().join(format!("runs/{run_date}/tables/{name}")),
+            columns,
+        )
+    }
+
+    pub fn run_dir(&self, run_date: &str) -> PathBuf {
+        self.output().join(format!("runs/{run_date}"))
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Reads a table folder of parquet files into `a | b | c` rows.
+pub fn read_table(dir: &Path, columns: &[&str]) -> Vec<String> {
+    let url = format!("{}/", dir.display());
+    runtime().block_on(async {
+        let ctx = SessionContext::new();
+        let df = ctx
+            .read_parquet(url.as_str(), ParquetReadOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("read {url}: {e}"));
+        let batches = df.collect().await.expect("collect table");
+        let mut rows = Vec::new();
+        for batch in &batches {
+            for row in 0..batch.num_rows() {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|c| {
+                        let column = batch
+                            .column_by_name(c)
+                            .unwrap_or_else(|| panic!("{url} has no column {c}"));
+                        format_cell(&ScalarValue::try_from_array(column, row).expect("cell value"))
+                    })
+                    .collect();
+                rows.push(cells.join(" | "));
+            }
+        }
+        rows
+    })
+}
+
+fn format_cell(value: &ScalarValue) -> String {
+    if value.is_null() {
+        return "null".into();
+    }
+    match value {
+        ScalarValue::Float64(Some(v)) => format_float(*v),
+        ScalarValue::Float32(Some(v)) => format_float(f64::from(*v)),
+        ScalarValue::TimestampMicrosecond(Some(us), _) => {
+            chrono::DateTime::from_timestamp_micros(*us)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn format_float(v: f64) -> String {
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
+/// The whole table as `a | b | ...` rows of every column, for eyeballing in failures.
+pub fn columns_of(dir: &Path) -> Vec<String> {
+    let url = format!("{}/", dir.display());
+    runtime().block_on(async {
+        let ctx = SessionContext::new();
+        let df = ctx
+            .read_parquet(url.as_str(), ParquetReadOptions::default())
+            .await
+            .expect("read table");
+        df.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    })
+}
