@@ -1,6 +1,7 @@
-//! Command-line arguments, raw: clap parses them and fills gaps from `CXPIPE_*` environment
-//! variables. Turning them into typed settings is `config`'s job; running them is `commands`'.
+//! Command-line arguments, raw: what the user typed, nothing more. Environment variables, the
+//! config file and defaults are layered in by `config`; running is `commands`' job.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,43 +21,113 @@ pub struct Cli {
 pub enum Command {
     /// Run every model for one date, write the tables, manifest and report, publish.
     Run(RunArgs),
+    /// Run each date from --from to --to in order, skipping dates already published.
+    Backfill(BackfillArgs),
+    /// Print the effective configuration and where each value came from (secrets masked).
+    Config(SettingsArgs),
     /// Load and order the project's models without reading data.
-    Check(ProjectArgs),
+    Check(SettingsArgs),
     /// List the models in run order with their dependencies.
-    List(ProjectArgs),
+    List(SettingsArgs),
     /// Write synthetic touchpoints in the input layout (deterministic for a seed).
     Generate(GenerateArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct ProjectArgs {
-    /// Folder of the models (*.sql).
-    #[arg(long, env = "CXPIPE_QUERIES", default_value = "queries")]
-    pub queries: PathBuf,
+/// Settings shared by every command that reads the project or runs it. Each can also come from
+/// `CXPIPE_<NAME>` or cxpipe.toml (see `cxpipe config`).
+#[derive(Debug, Args, Default)]
+pub struct SettingsArgs {
+    /// Config file (default: ./cxpipe.toml when present; env CXPIPE_CONFIG).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where touchpoints/date=YYYY-MM-DD/*.parquet live: a path, file://, s3://, gs://, az://, memory://.
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Where runs/<date>/ and latest.json are written (same URL forms as --input).
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Folder of the models (*.sql). Default: queries.
+    #[arg(long)]
+    pub queries: Option<String>,
+    /// Folder of the report templates. Default: reports.
+    #[arg(long)]
+    pub reports: Option<String>,
+    /// Memory DataFusion may use before spilling to disk, e.g. 2GiB. Default: unbounded.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Parallelism. Default: number of cores.
+    #[arg(long)]
+    pub threads: Option<String>,
+    /// Report language: en or de.
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Survey metrics and cohort cells with fewer answers/customers are not shown as facts. Default: 10.
+    #[arg(long)]
+    pub min_sample: Option<String>,
+    /// A corrupt or non-conforming input file: fail (default) or skip (listed in the manifest and report).
+    #[arg(long)]
+    pub on_bad_file: Option<String>,
+    /// A lock older than this is stale and taken over, e.g. 6h (default).
+    #[arg(long)]
+    pub lock_timeout: Option<String>,
+    /// Retries of a failed object-store request (default 10).
+    #[arg(long)]
+    pub retries: Option<String>,
+    /// Stop retrying a request after this long, e.g. 3m (default).
+    #[arg(long)]
+    pub retry_timeout: Option<String>,
+    /// Log lines as text (default) or json.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+impl SettingsArgs {
+    /// The values given on the command line, by setting key.
+    pub fn flags(&self) -> BTreeMap<&'static str, String> {
+        let given = [
+            ("input", &self.input),
+            ("output", &self.output),
+            ("queries", &self.queries),
+            ("reports", &self.reports),
+            ("memory_limit", &self.memory_limit),
+            ("threads", &self.threads),
+            ("lang", &self.lang),
+            ("min_sample", &self.min_sample),
+            ("on_bad_file", &self.on_bad_file),
+            ("lock_timeout", &self.lock_timeout),
+            ("retries", &self.retries),
+            ("retry_timeout", &self.retry_timeout),
+            ("log_format", &self.log_format),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Where touchpoints/date=YYYY-MM-DD/*.parquet live: a path, file://, s3://, gs://, az://, memory://.
-    #[arg(long, env = "CXPIPE_INPUT")]
-    pub input: String,
-    /// Where runs/<date>/ and latest.json are written (same URL forms as --input).
-    #[arg(long, env = "CXPIPE_OUTPUT")]
-    pub output: String,
     /// The last day the run covers (YYYY-MM-DD, UTC). Default: yesterday.
-    #[arg(long, env = "CXPIPE_DATE")]
+    #[arg(long)]
     pub date: Option<String>,
     #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Folder of the report templates.
-    #[arg(long, env = "CXPIPE_REPORTS", default_value = "reports")]
-    pub reports: PathBuf,
-    /// Memory DataFusion may use before spilling to disk, e.g. 2GiB. Default: unbounded.
-    #[arg(long, env = "CXPIPE_MEMORY_LIMIT")]
-    pub memory_limit: Option<String>,
-    /// Parallelism (default: number of cores).
-    #[arg(long, env = "CXPIPE_THREADS")]
-    pub threads: Option<usize>,
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// First date to run (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last date to run (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// Run dates that are already published too.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Args)]

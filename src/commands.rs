@@ -7,18 +7,19 @@ use chrono::{Duration, NaiveDate, Utc};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::cli::{Cli, Command, GenerateArgs, ProjectArgs, RunArgs};
-use crate::config::{RunConfig, parse_date, parse_memory};
-use crate::error::Result;
+use crate::cli::{BackfillArgs, Cli, Command, GenerateArgs, RunArgs, SettingsArgs};
+use crate::config::{Layers, RunConfig, parse_date};
+use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
 use crate::outputs;
 use crate::project::Project;
-use crate::session::SessionSettings;
 use crate::storage::Location;
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => run(args).await,
+        Command::Backfill(args) => backfill(args).await,
+        Command::Config(args) => config(&args),
         Command::Check(args) => check(&args),
         Command::List(args) => list(&args),
         Command::Generate(args) => generate(args).await,
@@ -30,58 +31,82 @@ fn yesterday() -> NaiveDate {
     (Utc::now() - Duration::days(1)).date_naive()
 }
 
-pub fn run_config(args: RunArgs) -> Result<RunConfig> {
-    Ok(RunConfig {
-        run_date: args
-            .date
-            .as_deref()
-            .map(parse_date)
-            .transpose()?
-            .unwrap_or_else(yesterday),
-        input: args.input,
-        output: args.output,
-        queries: args.project.queries,
-        reports: args.reports,
-        session: SessionSettings {
-            memory_limit: args.memory_limit.as_deref().map(parse_memory).transpose()?,
-            target_partitions: args.threads,
-        },
-        report_row_limit: 5_000,
-    })
+fn layers(settings: &SettingsArgs) -> Result<Layers> {
+    Layers::load(settings.flags(), settings.config.clone())
+}
+
+/// The configuration `cxpipe run` would use with these arguments.
+pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
+    let date = args.date.as_deref().map(parse_date).transpose()?;
+    layers(&args.settings)?.run_config(date, yesterday())
 }
 
 async fn run(args: RunArgs) -> Result<()> {
-    let config = run_config(args)?;
-    eprintln!(
-        "cxpipe: run {} from {} to {}",
-        config.run_date, config.input, config.output
-    );
+    let config = run_config(&args)?;
     let summary = crate::run::run(&config).await?;
-    println!(
-        "cxpipe: {} ok: {} models ok, {} failed, {} skipped; {} rows read in {:.1}s; report {}/report.html",
-        summary.run_date,
-        summary.models_ok,
-        summary.models_failed,
-        summary.models_skipped,
-        summary.rows_read,
-        summary.seconds,
-        summary.run_dir
-    );
+    println!("cxpipe: {}", summary.line());
     Ok(())
 }
 
-fn check(args: &ProjectArgs) -> Result<()> {
-    let project = Project::load(&args.queries)?;
+/// Runs each date in order. Every date is a full run over the partitions up to it, so a
+/// backfilled date's tables are exactly what its nightly run would have produced.
+async fn backfill(args: BackfillArgs) -> Result<()> {
+    let (from, to) = (parse_date(&args.from)?, parse_date(&args.to)?);
+    if from > to {
+        return Err(Error::Usage(format!("--from {from} is after --to {to}")));
+    }
+    let layers = layers(&args.settings)?;
+    let base = layers.run_config(Some(from), yesterday())?;
+    let output = Location::parse_with(&base.output, true, &base.storage)?;
+    let (mut ran, mut skipped) = (0, 0);
+    let mut date = from;
+    while date <= to {
+        if !args.force && is_published(&output, date).await? {
+            println!("cxpipe: {date} already published; skipped (use --force to run it again)");
+            skipped += 1;
+        } else {
+            let config = RunConfig {
+                run_date: date,
+                ..base.clone()
+            };
+            let summary = crate::run::run(&config).await?;
+            println!("cxpipe: {}", summary.line());
+            ran += 1;
+        }
+        date += Duration::days(1);
+    }
+    println!("cxpipe: backfill {from}..{to}: {ran} run, {skipped} already published");
+    Ok(())
+}
+
+/// A date whose run folder holds a successful manifest.
+async fn is_published(output: &Location, date: NaiveDate) -> Result<bool> {
+    let path = output.path(&format!("runs/{date}/manifest.json"));
+    let Some(bytes) = outputs::get(output, &path).await? else {
+        return Ok(false);
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(manifest["status"] == "success")
+}
+
+fn config(args: &SettingsArgs) -> Result<()> {
+    print!("{}", layers(args)?.describe());
+    Ok(())
+}
+
+fn check(args: &SettingsArgs) -> Result<()> {
+    let queries = layers(args)?.queries();
+    let project = Project::load(&queries)?;
     println!(
         "cxpipe: {} models ok in {}",
         project.models.len(),
-        args.queries.display()
+        queries.display()
     );
     Ok(())
 }
 
-fn list(args: &ProjectArgs) -> Result<()> {
-    let project = Project::load(&args.queries)?;
+fn list(args: &SettingsArgs) -> Result<()> {
+    let project = Project::load(&layers(args)?.queries())?;
     for model in &project.models {
         let materialized = format!("{:?}", model.materialized).to_lowercase();
         println!(

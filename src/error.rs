@@ -20,6 +20,8 @@ pub enum ExitCode {
     /// Partial: some models failed or were skipped; the others were written but not published
     /// as `latest.json`.
     Partial = 5,
+    /// Another run holds the output's lock.
+    Locked = 6,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,11 @@ pub enum Error {
         summary: String,
     },
 
+    #[error(
+        "another run holds the lock {lock}: {holder}; wait for it, or if it is gone remove the lock (it is also taken over once stale, see --lock-timeout)"
+    )]
+    Locked { lock: String, holder: String },
+
     #[error("report template: {0}")]
     Template(#[from] minijinja::Error),
 
@@ -63,6 +70,7 @@ impl Error {
             Error::Project(_) | Error::Template(_) => ExitCode::Project,
             Error::Input { .. } => ExitCode::Input,
             Error::Partial { .. } => ExitCode::Partial,
+            Error::Locked { .. } => ExitCode::Locked,
             Error::Output { .. } | Error::Arrow(_) | Error::DataFusion(_) | Error::Io(_) => {
                 ExitCode::Failure
             }

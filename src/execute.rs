@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::error::Result;
+use crate::log::Log;
 use crate::outputs;
 use crate::project::{Materialized, Model, Project};
 use crate::storage::Location;
@@ -41,16 +43,20 @@ impl ModelRun {
     }
 }
 
-/// Runs every model; tables are written to `tables/<name>/part-0.parquet` below `staging` and
+/// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging` and
 /// registered from there for their dependents.
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Project,
     staging: &Location,
+    file_name: &str,
+    log: &Log,
 ) -> Vec<ModelRun> {
     let mut status: HashMap<String, Status> = HashMap::new();
     let mut runs = Vec::new();
-    for model in &project.models {
+    let total = project.models.len();
+    for (index, model) in project.models.iter().enumerate() {
+        log.progress(index, total, &model.name);
         let started = Instant::now();
         let blocked: Vec<&str> = model
             .depends_on
@@ -59,7 +65,7 @@ pub async fn run_models(
             .map(String::as_str)
             .collect();
         let (state, rows, error) = if blocked.is_empty() {
-            match run_model(ctx, model, staging).await {
+            match run_model(ctx, model, staging, file_name).await {
                 Ok(rows) => (Status::Ok, rows, None),
                 Err(e) => (
                     Status::Failed,
@@ -76,6 +82,34 @@ pub async fn run_models(
             (Status::Skipped, None, Some(reason))
         };
         status.insert(model.name.clone(), state);
+        let seconds = started.elapsed().as_secs_f64();
+        let fields = [
+            ("model", json!(model.name)),
+            ("status", json!(state)),
+            ("rows", json!(rows)),
+            ("seconds", json!(seconds)),
+            ("error", json!(error)),
+        ];
+        match (&state, &error) {
+            (Status::Ok, _) => {
+                let rows = rows.map_or_else(|| "view".to_string(), |r| format!("{r} rows"));
+                log.info(
+                    "model",
+                    &format!("model {} ok: {rows} in {seconds:.2}s", model.name),
+                    &fields,
+                );
+            }
+            (_, Some(reason)) => log.warn(
+                "model",
+                &format!(
+                    "model {} {}: {reason}",
+                    model.name,
+                    format!("{state:?}").to_lowercase()
+                ),
+                &fields,
+            ),
+            (_, None) => {}
+        }
         runs.push(ModelRun {
             name: model.name.clone(),
             file: model.path.display().to_string(),
@@ -83,14 +117,20 @@ pub async fn run_models(
             depends_on: model.depends_on.clone(),
             status: state,
             rows,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
             error,
         });
     }
+    log.progress(total, total, "done");
     runs
 }
 
-async fn run_model(ctx: &SessionContext, model: &Model, staging: &Location) -> Result<Option<u64>> {
+async fn run_model(
+    ctx: &SessionContext,
+    model: &Model,
+    staging: &Location,
+    file_name: &str,
+) -> Result<Option<u64>> {
     let df = ctx.sql(&model.sql).await?;
     match model.materialized {
         Materialized::View => {
@@ -100,8 +140,8 @@ async fn run_model(ctx: &SessionContext, model: &Model, staging: &Location) -> R
         Materialized::Table => {
             let dir = staging.path(&format!("tables/{}", model.name));
             let stream = df.execute_stream().await?;
-            let rows = outputs::write_parquet(staging, &dir.clone().join("part-0.parquet"), stream)
-                .await?;
+            let rows =
+                outputs::write_parquet(staging, &dir.clone().join(file_name), stream).await?;
             let url = format!("{}/", staging.url_of(&dir));
             ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
                 .await?;

@@ -214,11 +214,19 @@ fn is_data_file(path: &Path) -> bool {
     name.ends_with(".parquet") && !name.starts_with('.') && !name.starts_with('_')
 }
 
-/// Reads every file's footer and checks its columns against the contract, so a corrupt file or
-/// a missing required column fails before any data is read, naming the file.
-pub async fn inspect(input: &Location, files: &mut [InputFile]) -> Result<()> {
+/// A file that cannot be read as touchpoints, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct BadFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Reads every file's footer and checks its columns against the contract, before any data is
+/// read. Good files keep their schema and row count; bad ones (corrupt, a required column
+/// missing, an incompatible type) are taken out and returned with the error naming them.
+pub async fn inspect(input: &Location, files: &mut Vec<InputFile>) -> Vec<(BadFile, Error)> {
     let store = input.store().clone();
-    let footers: Vec<(SchemaRef, u64)> = futures::stream::iter(files.iter())
+    let footers: Vec<Result<(SchemaRef, u64)>> = futures::stream::iter(files.iter())
         .map(|file| {
             #[allow(deprecated)]
             let reader = ParquetObjectReader::new(store.clone(), file.location.clone())
@@ -241,13 +249,34 @@ pub async fn inspect(input: &Location, files: &mut [InputFile]) -> Result<()> {
             }
         })
         .buffered(16)
-        .try_collect()
-        .await?;
-    for (file, (schema, rows)) in files.iter_mut().zip(footers) {
-        file.schema = Some(schema);
-        file.rows = rows;
+        .collect()
+        .await;
+    let mut bad = Vec::new();
+    let mut good = Vec::with_capacity(files.len());
+    for (mut file, footer) in std::mem::take(files).into_iter().zip(footers) {
+        match footer {
+            Ok((schema, rows)) => {
+                file.schema = Some(schema);
+                file.rows = rows;
+                good.push(file);
+            }
+            Err(error) => {
+                let reason = match &error {
+                    Error::Input { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                bad.push((
+                    BadFile {
+                        path: file.path,
+                        reason,
+                    },
+                    error,
+                ));
+            }
+        }
     }
-    Ok(())
+    *files = good;
+    bad
 }
 
 /// The file's column of this name: exact, else the only case-insensitive match.

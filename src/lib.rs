@@ -12,6 +12,8 @@ pub mod error;
 pub mod execute;
 pub mod generate;
 pub mod inputs;
+pub mod lock;
+pub mod log;
 pub mod outputs;
 pub mod project;
 pub mod report;

@@ -121,16 +121,16 @@ pub struct Latest {
     pub published_at: String,
 }
 
-/// Moves a finished run from `staging` to `runs/<R>/`: copies its objects, removes objects of an
-/// earlier run of the same date that the new one no longer has, writes the manifest last within
-/// the run folder. Then, if `update_latest` and no newer date is already published, replaces
-/// `latest.json`.
+/// Moves a finished run from `staging` to `runs/<R>/`: copies its objects, writes the manifest,
+/// then removes objects of an earlier run of the same date that the new one does not have.
+/// Then, given `latest` and unless a newer date is already published, replaces `latest.json`.
 pub async fn publish(
     output: &Location,
     staging: &Path,
     run_dir: &Path,
     manifest: Vec<u8>,
     latest: Option<&Latest>,
+    fault: Option<&str>,
 ) -> Result<()> {
     let staged = list_relative(output, staging).await?;
     let keep: BTreeSet<&str> = staged.iter().map(String::as_str).collect();
@@ -146,17 +146,22 @@ pub async fn publish(
         .buffer_unordered(8)
         .try_collect::<Vec<()>>()
         .await?;
+    if fault == Some("during_publish") {
+        // Test hook: die like a killed process with the new files copied but not committed.
+        std::process::abort();
+    }
+    // The manifest is the commit point: until it is replaced, the previous run's manifest and
+    // files are all still there (new table files have new names).
+    put(output, &run_dir.clone().join("manifest.json"), manifest).await?;
     for relative in list_relative(output, run_dir).await? {
         if !keep.contains(relative.as_str()) && relative != "manifest.json" {
             let path = join(run_dir, &relative);
-            output
-                .store()
-                .delete(&path)
-                .await
-                .map_err(|e| Error::output(output.url_of(&path), e))?;
+            match output.store().delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(Error::output(output.url_of(&path), e)),
+            }
         }
     }
-    put(output, &run_dir.clone().join("manifest.json"), manifest).await?;
     delete_all(output, staging).await?;
     if let Some(latest) = latest {
         let latest_path = output.path("latest.json");

@@ -1,20 +1,24 @@
-//! One nightly run, start to finish: project -> inputs -> session -> models -> report -> publish.
-//! The project and templates are loaded before any data is read, so analyst mistakes fail in
-//! milliseconds; nothing becomes visible under `runs/<run_date>/` until everything is staged.
+//! One nightly run, start to finish: project -> lock -> inputs -> session -> models -> report
+//! -> publish. The project and templates are loaded before anything else, so analyst mistakes
+//! fail in milliseconds; nothing becomes visible under `runs/<R>/` until everything is staged,
+//! and `latest.json` moves only after a fully successful run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
+use serde_json::json;
 
-use crate::config::RunConfig;
+use crate::config::{BadFilePolicy, RunConfig};
 use crate::error::{Error, Result};
-use crate::execute::{self, ModelRun};
-use crate::inputs::{self, InputFile};
+use crate::execute::{self, ModelRun, Status};
+use crate::inputs::{self, BadFile, InputFile};
+use crate::lock::{Holder, Lock};
+use crate::log::Log;
 use crate::outputs::{self, Latest};
-use crate::project::{Materialized, Project};
-use crate::report::{self, TableData, Templates};
+use crate::project::Project;
+use crate::report::{self, Templates};
 use crate::session;
 use crate::storage::Location;
 
@@ -48,6 +52,8 @@ pub struct InputSummary {
     pub files_read: usize,
     pub bytes_read: u64,
     pub rows_read: u64,
+    /// Files left out under `--on-bad-file skip`, with the reason.
+    pub skipped_files: Vec<BadFile>,
     /// Partitions dated after the run date: seen by name, never read.
     pub later_partitions: usize,
     pub ignored_folders: Vec<String>,
@@ -57,24 +63,6 @@ pub struct InputSummary {
 pub struct ReportSummary {
     pub path: String,
     pub error: Option<String>,
-}
-
-/// The template context: the run, its models and every small table.
-#[derive(Debug, Serialize)]
-struct ReportContext<'a> {
-    run: RunInfo<'a>,
-    models: &'a [ModelRun],
-    tables: BTreeMap<String, TableData>,
-}
-
-#[derive(Debug, Serialize)]
-struct RunInfo<'a> {
-    date: NaiveDate,
-    id: &'a str,
-    generated_at: &'a str,
-    input: &'a str,
-    version: &'static str,
-    status: &'a str,
 }
 
 /// What a finished run reports back to the command line.
@@ -89,14 +77,81 @@ pub struct RunSummary {
     pub seconds: f64,
 }
 
+impl RunSummary {
+    /// The one line an operator reads at the end.
+    pub fn line(&self) -> String {
+        format!(
+            "{} ok: {} models ok, {} failed, {} skipped; {} rows read in {:.1}s; report {}/report.html",
+            self.run_date,
+            self.models_ok,
+            self.models_failed,
+            self.models_skipped,
+            self.rows_read,
+            self.seconds,
+            self.run_dir
+        )
+    }
+}
+
 pub async fn run(config: &RunConfig) -> Result<RunSummary> {
-    let started = Instant::now();
+    let log = Log::new(config.log_format);
     let started_at = Utc::now();
     let run_id = format!(
         "{}-{}",
-        started_at.format("%Y%m%dT%H%M%S%.3fZ"),
+        started_at.format("%Y%m%dT%H%M%S%3fZ"),
         std::process::id()
     );
+    let project = Project::load(&config.queries)?;
+    let templates = Templates::load(&config.reports)?;
+    let input = Location::parse_with(&config.input, false, &config.storage)?;
+    let output = Location::parse_with(&config.output, true, &config.storage)?;
+    let run_date = config.run_date.to_string();
+    log.info(
+        "start",
+        &format!(
+            "run {run_date} from {input} to {output} ({} models)",
+            project.models.len()
+        ),
+        &[("run_date", json!(run_date)), ("run_id", json!(run_id))],
+    );
+
+    let lock = Lock::acquire(
+        &output,
+        &Holder::me(&run_date, &run_id),
+        config.lock_timeout,
+    )
+    .await?;
+    if let Some(previous) = &lock.took_over {
+        log.warn(
+            "lock",
+            &format!("took over a stale lock held by {previous}"),
+            &[],
+        );
+    }
+    let result = locked_run(
+        config, &log, &project, &templates, &input, &output, &run_id, started_at,
+    )
+    .await;
+    // Released on failure too; a crash leaves it behind, to be taken over once stale.
+    let released = lock.release().await;
+    let summary = result?;
+    released?;
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn locked_run(
+    config: &RunConfig,
+    log: &Log,
+    project: &Project,
+    templates: &Templates,
+    input: &Location,
+    output: &Location,
+    run_id: &str,
+    started_at: chrono::DateTime<Utc>,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let run_date = config.run_date;
     let mut timings = BTreeMap::new();
     let mut phase = Instant::now();
     let mut lap = |name: &'static str, timings: &mut BTreeMap<&'static str, f64>| {
@@ -104,23 +159,46 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         phase = Instant::now();
     };
 
-    let project = Project::load(&config.queries)?;
-    let templates = Templates::load(&config.reports)?;
-    let input = Location::parse(&config.input, false)?;
-    let output = Location::parse(&config.output, true)?;
-    lap("load_project", &mut timings);
+    // Whatever a crashed run left in staging is debris now: we hold the lock.
+    outputs::delete_all(output, &output.path("_staging")).await?;
 
-    let run_date = config.run_date;
-    let mut discovery = inputs::discover(&input, run_date).await?;
-    inputs::inspect(&input, &mut discovery.files).await?;
+    let mut discovery = inputs::discover(input, run_date).await?;
+    let bad = inputs::inspect(input, &mut discovery.files).await;
+    let mut skipped_files = Vec::new();
+    for (file, error) in bad {
+        match config.on_bad_file {
+            BadFilePolicy::Fail => return Err(error),
+            BadFilePolicy::Skip => {
+                log.warn(
+                    "skip_file",
+                    &format!("skipping {}: {}", file.path, file.reason),
+                    &[("path", json!(file.path))],
+                );
+                skipped_files.push(file);
+            }
+        }
+    }
+    let rows: u64 = discovery.files.iter().map(|f| f.rows).sum();
+    log.info(
+        "inputs",
+        &format!(
+            "{} files, {rows} rows in partitions up to {run_date}",
+            discovery.files.len()
+        ),
+        &[
+            ("files", json!(discovery.files.len())),
+            ("rows", json!(rows)),
+        ],
+    );
     lap("inspect_inputs", &mut timings);
 
     let ctx = session::context(&config.session, run_date)?;
-    inputs::register(&ctx, &input, &discovery.files).await?;
+    inputs::register(&ctx, input, &discovery.files).await?;
     output.register(&ctx);
     let staging_rel = format!("_staging/{run_date}/{run_id}");
     let staging = output.join(&staging_rel);
-    let models = execute::run_models(&ctx, &project, &staging).await;
+    let file_name = format!("part-{run_id}.parquet");
+    let models = execute::run_models(&ctx, project, &staging, &file_name, log).await;
     lap("models", &mut timings);
 
     let mut partial = models.iter().any(|m| !m.ok());
@@ -130,45 +208,44 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
             .files
             .iter()
             .map(|f| f.arrival_date)
-            .collect::<std::collections::BTreeSet<_>>()
+            .collect::<BTreeSet<_>>()
             .len(),
         files_read: discovery.files.len(),
         bytes_read: discovery.files.iter().map(|f| f.bytes).sum(),
-        rows_read: discovery.files.iter().map(|f| f.rows).sum(),
+        rows_read: rows,
+        skipped_files,
         later_partitions: discovery.later_partitions,
         ignored_folders: discovery.ignored,
         files: discovery.files,
     };
 
     let generated_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let status_if_report_ok = if partial { "partial" } else { "success" };
-    let report_result = render_report(
-        &ctx,
-        &templates,
-        &project,
-        &models,
-        RunInfo {
-            date: run_date,
-            id: &run_id,
-            generated_at: &generated_at,
-            input: &input_summary.location,
-            version: VERSION,
-            status: status_if_report_ok,
-        },
-        config.report_row_limit,
-    )
-    .await;
-    let report_error = match report_result {
-        Ok(html) => {
-            outputs::put(&staging, &staging.path(report::ENTRY), html.into_bytes()).await?;
-            None
-        }
-        Err(e) => {
-            partial = true;
-            Some(e.to_string())
-        }
+    let run_info = report::RunInfo {
+        date: run_date,
+        id: run_id,
+        generated_at: &generated_at,
+        input: &input_summary.location,
+        version: VERSION,
+        status: if partial { "partial" } else { "success" },
     };
+    let report_error =
+        match report::render(&ctx, templates, project, &models, run_info, &config.report).await {
+            Ok(html) => {
+                outputs::put(&staging, &staging.path(report::ENTRY), html.into_bytes()).await?;
+                None
+            }
+            Err(e) => {
+                partial = true;
+                log.warn("report", &format!("report failed: {e}"), &[]);
+                Some(e.to_string())
+            }
+        };
     lap("report", &mut timings);
+
+    if config.fault.as_deref() == Some("after_tables") {
+        // Test hook: die like a killed process with everything staged, nothing published.
+        std::process::abort();
+    }
 
     let status = if partial { "partial" } else { "success" };
     let run_dir_rel = format!("runs/{run_date}");
@@ -177,7 +254,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         cxpipe_version: VERSION,
         datafusion_version: datafusion::DATAFUSION_VERSION,
         run_date,
-        run_id: run_id.clone(),
+        run_id: run_id.to_string(),
         status: status.to_string(),
         started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         finished_at: String::new(),
@@ -197,7 +274,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         .map_err(|e| Error::output(output.url_of(&run_dir), e))?;
     let latest = (!partial).then(|| Latest {
         run_date,
-        run_id,
+        run_id: run_id.to_string(),
         status: status.to_string(),
         path: format!("{run_dir_rel}/"),
         manifest: format!("{run_dir_rel}/manifest.json"),
@@ -205,24 +282,38 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         published_at: manifest.finished_at.clone(),
     });
     outputs::publish(
-        &output,
+        output,
         &output.path(&staging_rel),
         &run_dir,
         manifest_bytes,
         latest.as_ref(),
+        config.fault.as_deref(),
     )
     .await?;
 
-    let count = |s: execute::Status| manifest.models.iter().filter(|m| m.status == s).count();
+    let count = |s: Status| manifest.models.iter().filter(|m| m.status == s).count();
     let summary = RunSummary {
         run_date,
         run_dir: output.url_of(&run_dir),
-        models_ok: count(execute::Status::Ok),
-        models_failed: count(execute::Status::Failed),
-        models_skipped: count(execute::Status::Skipped),
+        models_ok: count(Status::Ok),
+        models_failed: count(Status::Failed),
+        models_skipped: count(Status::Skipped),
         rows_read: manifest.input.rows_read,
         seconds: started.elapsed().as_secs_f64(),
     };
+    log.info(
+        "summary",
+        &format!("{} {}", status, summary.line()),
+        &[
+            ("run_date", json!(run_date)),
+            ("status", json!(status)),
+            ("models_ok", json!(summary.models_ok)),
+            ("models_failed", json!(summary.models_failed)),
+            ("models_skipped", json!(summary.models_skipped)),
+            ("rows_read", json!(summary.rows_read)),
+            ("seconds", json!(summary.seconds)),
+        ],
+    );
     if partial {
         let mut problems: Vec<String> = manifest
             .models
@@ -239,29 +330,4 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         });
     }
     Ok(summary)
-}
-
-async fn render_report(
-    ctx: &datafusion::prelude::SessionContext,
-    templates: &Templates,
-    project: &Project,
-    models: &[ModelRun],
-    run: RunInfo<'_>,
-    row_limit: usize,
-) -> Result<String> {
-    let mut tables = BTreeMap::new();
-    for model in models {
-        let is_table = project
-            .model(&model.name)
-            .is_some_and(|m| m.materialized == Materialized::Table);
-        if model.ok() && is_table && model.rows.is_some_and(|r| r as usize <= row_limit) {
-            let batches = ctx.table(model.name.as_str()).await?.collect().await?;
-            tables.insert(model.name.clone(), report::table_data(&batches)?);
-        }
-    }
-    templates.render(ReportContext {
-        run,
-        models,
-        tables,
-    })
 }

@@ -17,6 +17,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use url::Url;
 
+use crate::config::StorageSettings;
 use crate::error::{Error, Result};
 
 /// A folder in an object store: the store, the URL of its root (what DataFusion keys stores by)
@@ -36,18 +37,29 @@ static MEMORY_STORES: LazyLock<Mutex<HashMap<String, Arc<InMemory>>>> =
 impl Location {
     /// Parses a location. `create` makes a missing local folder (for outputs); inputs must exist.
     pub fn parse(text: &str, create: bool) -> Result<Self> {
+        Self::parse_with(text, create, &StorageSettings::default())
+    }
+
+    /// Like [`Location::parse`], with retry settings for remote stores: transient errors
+    /// (timeouts, 5xx, throttling) are retried with exponential backoff.
+    pub fn parse_with(text: &str, create: bool, settings: &StorageSettings) -> Result<Self> {
         let text = text.trim();
         if text.is_empty() {
             return Err(Error::Usage("empty location: give a path or a URL".into()));
         }
         match Url::parse(text) {
-            Ok(url) if url.scheme().len() > 1 => Self::from_url(text, url, create),
+            Ok(url) if url.scheme().len() > 1 => Self::from_url(text, url, create, settings),
             // No scheme (or a Windows drive letter): a local path.
             _ => Self::local(std::path::Path::new(text), create),
         }
     }
 
-    fn from_url(text: &str, url: Url, create: bool) -> Result<Self> {
+    fn from_url(text: &str, url: Url, create: bool, settings: &StorageSettings) -> Result<Self> {
+        let retry = object_store::RetryConfig {
+            max_retries: settings.retries,
+            retry_timeout: settings.retry_timeout,
+            ..object_store::RetryConfig::default()
+        };
         let bucket = || -> Result<String> {
             url.host_str()
                 .filter(|h| !h.is_empty())
@@ -69,18 +81,21 @@ impl Location {
             "s3" | "s3a" => Arc::new(
                 AmazonS3Builder::from_env()
                     .with_bucket_name(bucket()?)
+                    .with_retry(retry)
                     .build()
                     .map_err(configure)?,
             ),
             "gs" => Arc::new(
                 GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(bucket()?)
+                    .with_retry(retry)
                     .build()
                     .map_err(configure)?,
             ),
             "az" | "abfs" | "abfss" | "azure" => Arc::new(
                 MicrosoftAzureBuilder::from_env()
                     .with_url(text)
+                    .with_retry(retry)
                     .build()
                     .map_err(configure)?,
             ),

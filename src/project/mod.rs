@@ -8,7 +8,7 @@ mod model;
 
 use std::path::Path;
 
-pub use graph::order;
+pub use graph::{did_you_mean, order};
 pub use model::{Materialized, Model};
 
 use crate::error::{Error, Result};

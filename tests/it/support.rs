@@ -14,7 +14,6 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{NaiveDate, NaiveDateTime};
 use cxpipe::config::RunConfig;
-use cxpipe::session::SessionSettings;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::scalar::ScalarValue;
 
@@ -270,15 +269,14 @@ impl TestProject {
     }
 
     pub fn config(&self, run_date: &str) -> RunConfig {
-        RunConfig {
-            input: self.input().display().to_string(),
-            output: self.output().display().to_string(),
-            run_date: date(run_date),
-            queries: self.queries.clone(),
-            reports: self.reports.clone(),
-            session: SessionSettings::default(),
-            report_row_limit: 5_000,
-        }
+        let mut config = RunConfig::new(
+            &self.input().display().to_string(),
+            &self.output().display().to_string(),
+            date(run_date),
+        );
+        config.queries = self.queries.clone();
+        config.reports = self.reports.clone();
+        config
     }
 
     /// Runs the pipeline in-process for this date.
@@ -305,6 +303,67 @@ impl TestProject {
 
     pub fn run_dir(&self, run_date: &str) -> PathBuf {
         self.output().join(format!("runs/{run_date}"))
+    }
+}
+
+/// Runs the real `cxpipe` binary from the repository root.
+pub fn cxpipe(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cxpipe"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run cxpipe binary")
+}
+
+/// Runs the binary and fails the test, showing stderr, unless it exits 0.
+pub fn cxpipe_ok(args: &[&str]) -> std::process::Output {
+    let out = cxpipe(args);
+    assert!(
+        out.status.success(),
+        "cxpipe {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl TestProject {
+    /// `cxpipe run` on this project's folders for `date`, with extra arguments.
+    pub fn run_binary(&self, date: &str, extra: &[&str]) -> std::process::Output {
+        self.binary_with_env("run", date, extra, &[])
+    }
+
+    /// `cxpipe <command>` on this project's folders with environment variables set.
+    pub fn binary_with_env(
+        &self,
+        command: &str,
+        date: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        let (input, output) = (
+            self.input().display().to_string(),
+            self.output().display().to_string(),
+        );
+        let queries = self.queries.display().to_string();
+        let mut args = vec![
+            command,
+            "--input",
+            &input,
+            "--output",
+            &output,
+            "--queries",
+            &queries,
+        ];
+        if !date.is_empty() {
+            args.extend(["--date", date]);
+        }
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_cxpipe"))
+            .args(&args)
+            .envs(env.iter().copied())
+            .current_dir(repo())
+            .output()
+            .expect("run cxpipe binary")
     }
 }
 

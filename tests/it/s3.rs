@@ -1,0 +1,260 @@
+//! The whole pipeline against a real S3-compatible server (moto) on 127.0.0.1: input read from
+//! one bucket, tables and report written to another, the lock created with a conditional put.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::support::*;
+
+/// A moto S3 server on a free loopback port, stopped when dropped.
+struct S3Server {
+    child: Child,
+    port: u16,
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "moto_server must be installed: pip install 'moto[server]' (.ci/run does this)",
+            );
+        let server = S3Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a bucket with a plain HTTP PUT (object stores cannot create buckets).
+    fn create_bucket(&self, name: &str) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let request = format!(
+            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "create bucket {name}: {response}"
+        );
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing-secret".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    fn store(&self, bucket: &str) -> impl ObjectStore {
+        AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing-secret")
+            .with_region("us-east-1")
+            .build()
+            .expect("s3 client")
+    }
+
+    fn cxpipe(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_cxpipe"))
+            .args(args)
+            .envs(self.env())
+            .current_dir(repo())
+            .output()
+            .expect("run cxpipe")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_pipeline_reads_and_writes_s3_and_locks_with_a_conditional_put() {
+    let server = S3Server::start();
+    server.create_bucket("raw");
+    server.create_bucket("reports");
+    // Upload a hand-made week of events from a local fixture, as a producer would.
+    let local = TestProject::new().events(&[
+        ev("e1", "2026-03-01 09:00", "a1", "page_view"),
+        ev("e2", "2026-03-01 09:05", "a1", "purchase")
+            .customer("C1")
+            .revenue(30.0),
+        ev("e3", "2026-03-02 10:00", "a1", "survey_response")
+            .customer("C1")
+            .nps(9)
+            .arrives("2026-03-03"),
+    ]);
+    let rt = runtime();
+    let raw = server.store("raw");
+    for entry in walk(&local.input()) {
+        let relative = entry
+            .strip_prefix(local.input())
+            .expect("below input")
+            .display()
+            .to_string();
+        let bytes = std::fs::read(&entry).expect("read fixture");
+        rt.block_on(raw.put(
+            &Path::from(format!("cx/{relative}")),
+            PutPayload::from(bytes),
+        ))
+        .expect("upload");
+    }
+
+    let run = |date: &str| {
+        server.cxpipe(&[
+            "run",
+            "--input",
+            "s3://raw/cx",
+            "--output",
+            "s3://reports/nightly",
+            "--date",
+            date,
+        ])
+    };
+    let out = run("2026-03-03");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let reports = server.store("reports");
+    let get = |path: &str| -> Option<Vec<u8>> {
+        rt.block_on(async {
+            Some(
+                reports
+                    .get(&Path::from(path))
+                    .await
+                    .ok()?
+                    .bytes()
+                    .await
+                    .ok()?
+                    .to_vec(),
+            )
+        })
+    };
+    let latest: serde_json::Value =
+        serde_json::from_slice(&get("nightly/latest.json").expect("latest.json")).expect("json");
+    assert_eq!(latest["run_date"], "2026-03-03");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&get("nightly/runs/2026-03-03/manifest.json").expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["input"]["rows_read"], 3);
+    assert_eq!(manifest["input"]["location"], "s3://raw/cx");
+    let report = String::from_utf8(get("nightly/runs/2026-03-03/report.html").expect("report"))
+        .expect("utf-8");
+    assert!(
+        report.contains("Content-Security-Policy") && report.len() > 1000,
+        "a real report"
+    );
+    assert!(
+        !String::from_utf8_lossy(&serde_json::to_vec(&manifest).expect("json"))
+            .contains("testing-secret")
+    );
+    assert!(get("nightly/_lock.json").is_none(), "lock released");
+
+    // A lock held by a live run refuses the second one: the conditional put fails on S3 itself.
+    let holder = serde_json::json!({"host": "other-host", "pid": 4242, "started_at": "2026-03-04T01:00:00Z", "run_date": "2026-03-03", "run_id": "r-other"});
+    rt.block_on(reports.put(
+        &Path::from("nightly/_lock.json"),
+        PutPayload::from(holder.to_string().into_bytes()),
+    ))
+    .expect("lock");
+    let refused = run("2026-03-03");
+    assert_eq!(
+        refused.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pid 4242 on other-host"));
+    // Once stale, it is taken over with a conditional update on its ETag.
+    std::thread::sleep(Duration::from_millis(1100));
+    let taken = server.cxpipe(&[
+        "run",
+        "--input",
+        "s3://raw/cx",
+        "--output",
+        "s3://reports/nightly",
+        "--date",
+        "2026-03-03",
+        "--lock-timeout",
+        "1s",
+    ]);
+    assert_eq!(
+        taken.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_store_fails_with_the_url_and_cause() {
+    let server = S3Server::start();
+    let out = server.cxpipe(&[
+        "run",
+        "--input",
+        "s3://no-such-bucket/cx",
+        "--output",
+        "s3://no-such-bucket/out",
+        "--date",
+        "2026-03-03",
+        "--retries",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("s3://no-such-bucket"), "{stderr}");
+    assert!(!stderr.contains("testing-secret"), "{stderr}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
