@@ -4,6 +4,10 @@
 --   experience_class: 'poor' if any nps <= 6, any csat <= 2, any ces <= 3, >= 3 failed searches,
 --   >= 1 return, or more support contacts than resolutions in the window; else 'good' if any
 --   nps >= 9, csat = 5 or ces >= 6; else 'neutral' (including customers who gave no scores).
+-- test: not_null(customer_id)
+-- test: unique(customer_id)
+-- test: not_null(first_purchase_at)
+-- test: accepted_values(experience_class, 'good', 'neutral', 'poor')
 with window_events as (
     select
         f.customer_id,

@@ -7,6 +7,8 @@
 --   unknown_channels / unknown_touchpoints: kept rows outside the vocabulary;
 --   late_events: kept rows that arrived after the day they occurred;
 --   files_read, bytes_read: the parquet files read.
+-- test: row_count = 1
+-- test: expression(rows_kept = rows_read - dropped_invalid - duplicates)
 with staged as (
     select
         count(*) as rows_read,

@@ -1,6 +1,8 @@
 -- engagement_tiers: one row per tier as of the run date R, over every customer ever active.
 -- Active days in the 28 days [R-27, R]: power >= 12, core 4-11, casual 1-3, dormant 0.
 -- share: the tier's customers / all customers ever active (shares sum to 1).
+-- test: row_count = 4
+-- test: range(share, 0, 1)
 with recent as (
     select
         d.customer_id,

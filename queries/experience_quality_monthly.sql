@@ -7,6 +7,11 @@
 --   earlier month, so a month can exceed 1);
 --   median_wait_s = median duration_s of support_contact events.
 -- A metric with no answers (or no searches, no contacts) is null, never 0.
+-- test: unique(month, channel)
+-- test: range(nps, -100, 100)
+-- test: range(csat, 0, 100)
+-- test: range(ces_avg, 1, 7)
+-- test: range(failed_search_rate, 0, 1)
 with events as (
     select
         cast(date_trunc('month', occurred_at) as date) as month,

@@ -1,6 +1,10 @@
 -- experience_retention: retention_monthly split by experience class, over customers whose
 -- experience window is complete (so the class is final). One row per cohort month x class x
 -- month_number 0..(months to the run date's month), for classes the cohort has.
+-- test: unique(cohort_month, experience_class, month_number)
+-- test: accepted_values(experience_class, 'good', 'neutral', 'poor')
+-- test: range(active_rate, 0, 1)
+-- test: range(purchasing_rate, 0, 1)
 with classified as (
     select customer_id, cohort_month, experience_class
     from customer_experience

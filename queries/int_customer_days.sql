@@ -2,6 +2,7 @@
 -- that retention, engagement, stickiness and lifecycle are computed from.
 --   active: any event that day other than ad_impression and email_open;
 --   net_revenue: purchases (amount paid) minus returns (amount refunded) that day.
+-- test: unique(customer_id, activity_date)
 select
     customer_id,
     event_date as activity_date,

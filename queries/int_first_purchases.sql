@@ -1,5 +1,6 @@
 -- int_first_purchases: one row per customer with a purchase: its earliest purchase and cohort
 -- month (the calendar month of that purchase).
+-- test: unique(customer_id)
 select
     customer_id,
     min(occurred_at) as first_purchase_at,

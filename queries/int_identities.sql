@@ -1,5 +1,7 @@
 -- int_identities: one row per anonymous id ever seen on an identified event, with the customer
 -- it belongs to: the customer of its earliest identified event (ties: smallest event_id).
+-- test: unique(anonymous_id)
+-- test: not_null(customer_id)
 with identified as (
     select
         anonymous_id,

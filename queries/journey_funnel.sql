@@ -5,6 +5,9 @@
 --   advocated: repeated and any nps >= 9, a review with csat >= 4, or a social_interaction.
 -- median_days_to_purchase: days (fractional) from first touch to first purchase, over the
 -- month's persons counted in purchased.
+-- test: unique(first_touch_month)
+-- test: expression(persons >= considered and considered >= purchased and purchased >= repeated and repeated >= advocated)
+-- test: range(median_days_to_purchase, 0, 100000)
 with persons as (
     select
         person_id,

@@ -3,6 +3,8 @@
 --   returning: active this week and the previous one;
 --   resurrecting: active this week, not the previous one, but in some week before;
 --   dormant: active the previous week but not this one.
+-- test: unique(week_start)
+-- test: expression(new + returning + resurrecting > 0)
 with weeks as (
     select distinct customer_id, cast(date_trunc('week', activity_date) as date) as week_start
     from int_customer_days

@@ -3,6 +3,10 @@
 --   active_customers: had any activity in that month; purchasing_customers: purchased in it;
 --   active_rate, purchasing_rate: those counts / cohort_customers (month 0 is always 1).
 -- The run date's own month is still in progress.
+-- test: unique(cohort_month, month_number)
+-- test: range(active_rate, 0, 1)
+-- test: range(purchasing_rate, 0, 1)
+-- test: expression(purchasing_customers <= active_customers and active_customers <= cohort_customers)
 with cohorts as (
     select cohort_month, count(*) as cohort_customers
     from int_first_purchases

@@ -4,6 +4,9 @@
 -- Linear in the number of active customer-days: each active day extends the customer's
 -- 7- and 28-day coverage; counting where coverage starts and ends, then a running sum, gives
 -- the distinct customers covering each day without a quadratic self-join.
+-- test: unique(activity_date)
+-- test: range(stickiness, 0, 1)
+-- test: expression(dau <= wau and wau <= mau)
 with active_days as (
     select
         customer_id,

@@ -25,8 +25,12 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// Print the effective configuration and where each value came from (secrets masked).
     Config(SettingsArgs),
-    /// Load and order the project's models without reading data.
-    Check(SettingsArgs),
+    /// Parse and plan every model against the input schema, reading no data.
+    Check(CheckArgs),
+    /// Run the data tests against a published run's tables.
+    Test(TestArgs),
+    /// Write a static HTML page documenting every model, its columns, tests and lineage.
+    Docs(DocsArgs),
     /// List the models in run order with their dependencies.
     List(SettingsArgs),
     /// Write synthetic touchpoints in the input layout (deterministic for a seed).
@@ -111,6 +115,40 @@ pub struct RunArgs {
     /// The last day the run covers (YYYY-MM-DD, UTC). Default: yesterday.
     #[arg(long)]
     pub date: Option<String>,
+    /// Run only these models and what they need, into dev/<date>/: NAME, NAME+ (and
+    /// downstream), +NAME (and upstream). Repeat or separate with commas.
+    #[arg(long, short = 's')]
+    pub select: Vec<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only these models (NAME, NAME+, +NAME) and what they need.
+    #[arg(long, short = 's')]
+    pub select: Vec<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The published run to test (YYYY-MM-DD). Default: yesterday.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Only the tests of these models (NAME, NAME+, +NAME).
+    #[arg(long, short = 's')]
+    pub select: Vec<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Where to write the page.
+    #[arg(long, default_value = "target/docs/index.html")]
+    pub out: std::path::PathBuf,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

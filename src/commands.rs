@@ -7,7 +7,9 @@ use chrono::{Duration, NaiveDate, Utc};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::cli::{BackfillArgs, Cli, Command, GenerateArgs, RunArgs, SettingsArgs};
+use crate::cli::{
+    BackfillArgs, CheckArgs, Cli, Command, DocsArgs, GenerateArgs, RunArgs, SettingsArgs, TestArgs,
+};
 use crate::config::{Layers, RunConfig, parse_date};
 use crate::error::{Error, Result};
 use crate::generate::{self, GenerateOptions};
@@ -20,7 +22,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run(args).await,
         Command::Backfill(args) => backfill(args).await,
         Command::Config(args) => config(&args),
-        Command::Check(args) => check(&args),
+        Command::Check(args) => check(&args).await,
+        Command::Test(args) => test(&args).await,
+        Command::Docs(args) => docs(&args).await,
         Command::List(args) => list(&args),
         Command::Generate(args) => generate(args).await,
     }
@@ -38,7 +42,9 @@ fn layers(settings: &SettingsArgs) -> Result<Layers> {
 /// The configuration `cxpipe run` would use with these arguments.
 pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let date = args.date.as_deref().map(parse_date).transpose()?;
-    layers(&args.settings)?.run_config(date, yesterday())
+    let mut config = layers(&args.settings)?.run_config(date, yesterday())?;
+    config.select = args.select.clone();
+    Ok(config)
 }
 
 async fn run(args: RunArgs) -> Result<()> {
@@ -94,13 +100,80 @@ fn config(args: &SettingsArgs) -> Result<()> {
     Ok(())
 }
 
-fn check(args: &SettingsArgs) -> Result<()> {
-    let queries = layers(args)?.queries();
-    let project = Project::load(&queries)?;
+async fn check(args: &CheckArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let queries = layers(&args.settings)?.queries();
+    let mut project = Project::load(&queries)?;
+    if !args.select.is_empty() {
+        let with_ancestors: Vec<String> = project
+            .select(&args.select)?
+            .iter()
+            .map(|name| format!("+{name}"))
+            .collect();
+        let needed = project.select(&with_ancestors)?;
+        project.models.retain(|m| needed.contains(&m.name));
+        project
+            .singular_tests
+            .retain(|t| t.models.iter().all(|m| needed.contains(m)));
+    }
+    let planned = crate::plan::check(&project, yesterday()).await?;
+    let tests = project.tests().count();
     println!(
-        "cxpipe: {} models ok in {}",
+        "cxpipe: {} models and {tests} tests ok in {} ({:.2}s)",
+        planned.len(),
+        queries.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn test(args: &TestArgs) -> Result<()> {
+    let date = args.date.as_deref().map(parse_date).transpose()?;
+    let mut config = layers(&args.settings)?.run_config(date, yesterday())?;
+    config.select = args.select.clone();
+    let results = crate::run::test_published(&config).await?;
+    let passed = results
+        .iter()
+        .filter(|t| t.status == crate::verify::TestStatus::Pass)
+        .count();
+    let failed: Vec<&crate::verify::TestRun> = results.iter().filter(|t| t.fails_run()).collect();
+    println!(
+        "cxpipe: {} tests on {}: {passed} passed, {} failed, {} warned",
+        results.len(),
+        config.run_date,
+        failed.len(),
+        results
+            .iter()
+            .filter(|t| t.status == crate::verify::TestStatus::Warn)
+            .count()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::TestsFailed {
+            failed: failed.len(),
+            summary: failed
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+}
+
+async fn docs(args: &DocsArgs) -> Result<()> {
+    let queries = layers(&args.settings)?.queries();
+    let project = Project::load(&queries)?;
+    let planned = crate::plan::check(&project, yesterday()).await?;
+    let html = crate::docs::render(&project, &planned)?;
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, html)?;
+    println!(
+        "cxpipe: documented {} models in {}",
         project.models.len(),
-        queries.display()
+        args.out.display()
     );
     Ok(())
 }

@@ -217,6 +217,7 @@ impl Layers {
                 .parsed("log_format", LogFormat::parse)?
                 .unwrap_or(LogFormat::Text),
             fault: std::env::var("CXPIPE_TEST_FAULT").ok(),
+            select: Vec::new(),
         })
     }
 
@@ -331,6 +332,8 @@ pub struct RunConfig {
     pub log_format: LogFormat,
     /// Test hook (`CXPIPE_TEST_FAULT=after_tables`): abort like a killed process at that point.
     pub fault: Option<String>,
+    /// `--select`: run only these models (and what they need), into `dev/<R>/`.
+    pub select: Vec<String>,
 }
 
 impl RunConfig {
@@ -349,6 +352,7 @@ impl RunConfig {
             lock_timeout: Duration::from_secs(6 * 3600),
             log_format: LogFormat::Text,
             fault: None,
+            select: Vec::new(),
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum ExitCode {
     Partial = 5,
     /// Another run holds the output's lock.
     Locked = 6,
+    /// Every model ran, but a data test of severity error failed; `latest.json` did not move.
+    TestsFailed = 7,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,9 @@ pub enum Error {
     )]
     Locked { lock: String, holder: String },
 
+    #[error("{failed} data test(s) failed: {summary}")]
+    TestsFailed { failed: usize, summary: String },
+
     #[error("report template: {0}")]
     Template(#[from] minijinja::Error),
 
@@ -71,6 +76,7 @@ impl Error {
             Error::Input { .. } => ExitCode::Input,
             Error::Partial { .. } => ExitCode::Partial,
             Error::Locked { .. } => ExitCode::Locked,
+            Error::TestsFailed { .. } => ExitCode::TestsFailed,
             Error::Output { .. } | Error::Arrow(_) | Error::DataFusion(_) | Error::Io(_) => {
                 ExitCode::Failure
             }

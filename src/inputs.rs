@@ -375,7 +375,8 @@ pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile
     Ok(())
 }
 
-fn files_table(files: &[InputFile]) -> Result<Arc<MemTable>> {
+/// The `input_files` table: one row per file read.
+pub fn files_table(files: &[InputFile]) -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("path", DataType::Utf8, false),
         Field::new("arrival_date", DataType::Date32, false),

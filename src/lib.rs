@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod execute;
 pub mod generate;
@@ -15,10 +16,12 @@ pub mod inputs;
 pub mod lock;
 pub mod log;
 pub mod outputs;
+pub mod plan;
 pub mod project;
 pub mod report;
 pub mod run;
 pub mod session;
 pub mod storage;
+pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

@@ -64,11 +64,7 @@ impl Log {
     pub fn progress(&self, done: usize, total: usize, label: &str) {
         if self.tty && self.format == LogFormat::Text {
             let width = 24;
-            let filled = if total == 0 {
-                width
-            } else {
-                done * width / total
-            };
+            let filled = (done * width).checked_div(total).unwrap_or(width);
             let bar = format!("{}{}", "#".repeat(filled), "-".repeat(width - filled));
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K[{bar}] {done}/{total} {label}");

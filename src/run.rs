@@ -21,6 +21,7 @@ use crate::project::Project;
 use crate::report::{self, Templates};
 use crate::session;
 use crate::storage::Location;
+use crate::verify::{self, TestRun};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -31,7 +32,8 @@ pub struct Manifest {
     pub datafusion_version: &'static str,
     pub run_date: NaiveDate,
     pub run_id: String,
-    /// `success` or `partial` (some models failed or were skipped, or the report failed).
+    /// `success`; `partial` (some models failed or were skipped, or the report failed);
+    /// `tests_failed` (a data test of severity error failed).
     pub status: String,
     pub started_at: String,
     pub finished_at: String,
@@ -39,6 +41,7 @@ pub struct Manifest {
     pub input: InputSummary,
     pub output: String,
     pub models: Vec<ModelRun>,
+    pub tests: Vec<TestRun>,
     pub report: ReportSummary,
     /// Seconds per phase.
     pub timings: BTreeMap<&'static str, f64>,
@@ -102,6 +105,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         std::process::id()
     );
     let project = Project::load(&config.queries)?;
+    let (project, selected) = select(project, &config.select)?;
     let templates = Templates::load(&config.reports)?;
     let input = Location::parse_with(&config.input, false, &config.storage)?;
     let output = Location::parse_with(&config.output, true, &config.storage)?;
@@ -128,10 +132,18 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
             &[],
         );
     }
-    let result = locked_run(
-        config, &log, &project, &templates, &input, &output, &run_id, started_at,
-    )
-    .await;
+    let scope = Scope {
+        config,
+        log: &log,
+        project: &project,
+        selected: selected.as_ref(),
+        templates: &templates,
+        input: &input,
+        output: &output,
+        run_id: &run_id,
+        started_at,
+    };
+    let result = locked_run(&scope).await;
     // Released on failure too; a crash leaves it behind, to be taken over once stale.
     let released = lock.release().await;
     let summary = result?;
@@ -139,17 +151,32 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn locked_run(
-    config: &RunConfig,
-    log: &Log,
-    project: &Project,
-    templates: &Templates,
-    input: &Location,
-    output: &Location,
-    run_id: &str,
+/// What a run works with once it holds the lock.
+struct Scope<'a> {
+    config: &'a RunConfig,
+    log: &'a Log,
+    project: &'a Project,
+    /// The selected models (`--select`), whose tests run; None: everything.
+    selected: Option<&'a BTreeSet<String>>,
+    templates: &'a Templates,
+    input: &'a Location,
+    output: &'a Location,
+    run_id: &'a str,
     started_at: chrono::DateTime<Utc>,
-) -> Result<RunSummary> {
+}
+
+async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
+    let Scope {
+        config,
+        log,
+        project,
+        selected,
+        templates,
+        input,
+        output,
+        run_id,
+        started_at,
+    } = *scope;
     let started = Instant::now();
     let run_date = config.run_date;
     let mut timings = BTreeMap::new();
@@ -200,6 +227,22 @@ async fn locked_run(
     let file_name = format!("part-{run_id}.parquet");
     let models = execute::run_models(&ctx, project, &staging, &file_name, log).await;
     lap("models", &mut timings);
+    let ok: BTreeSet<&str> = models
+        .iter()
+        .filter(|m| m.ok())
+        .map(|m| m.name.as_str())
+        .collect();
+    let chosen = |test: &&crate::project::DataTest| {
+        selected.is_none_or(|s| test.models.iter().any(|m| s.contains(m)))
+    };
+    let tests = verify::run_tests(
+        &ctx,
+        project.tests().filter(chosen),
+        |m| ok.contains(m),
+        log,
+    )
+    .await;
+    lap("tests", &mut timings);
 
     let mut partial = models.iter().any(|m| !m.ok());
     let input_summary = InputSummary {
@@ -227,6 +270,8 @@ async fn locked_run(
         input: &input_summary.location,
         version: VERSION,
         status: if partial { "partial" } else { "success" },
+        skipped_files: &input_summary.skipped_files,
+        tests: &tests,
     };
     let report_error =
         match report::render(&ctx, templates, project, &models, run_info, &config.report).await {
@@ -247,8 +292,17 @@ async fn locked_run(
         std::process::abort();
     }
 
-    let status = if partial { "partial" } else { "success" };
-    let run_dir_rel = format!("runs/{run_date}");
+    let tests_failed: Vec<&TestRun> = tests.iter().filter(|t| t.fails_run()).collect();
+    let status = match (partial, tests_failed.is_empty()) {
+        (true, _) => "partial",
+        (false, false) => "tests_failed",
+        (false, true) => "success",
+    };
+    // A selection is an analyst's iteration: it goes to dev/<R>/, never over the published run.
+    let run_dir_rel = match selected {
+        Some(_) => format!("dev/{run_date}"),
+        None => format!("runs/{run_date}"),
+    };
     let run_dir = output.path(&run_dir_rel);
     let mut manifest = Manifest {
         cxpipe_version: VERSION,
@@ -262,6 +316,7 @@ async fn locked_run(
         input: input_summary,
         output: output.to_string(),
         models,
+        tests: tests.clone(),
         report: ReportSummary {
             path: format!("{run_dir_rel}/{}", report::ENTRY),
             error: report_error,
@@ -272,7 +327,7 @@ async fn locked_run(
     manifest.seconds = started.elapsed().as_secs_f64();
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| Error::output(output.url_of(&run_dir), e))?;
-    let latest = (!partial).then(|| Latest {
+    let latest = (status == "success" && selected.is_none()).then(|| Latest {
         run_date,
         run_id: run_id.to_string(),
         status: status.to_string(),
@@ -329,5 +384,116 @@ async fn locked_run(
             summary: problems.join("; "),
         });
     }
+    if !tests_failed.is_empty() {
+        return Err(Error::TestsFailed {
+            failed: tests_failed.len(),
+            summary: tests_failed
+                .iter()
+                .map(|t| {
+                    let detail = t
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| format!("{} failing rows", t.failing_rows.unwrap_or(0)));
+                    format!("{} ({detail}; {})", t.name, t.declared_at)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
     Ok(summary)
+}
+
+/// With selectors, the project narrowed to the selected models and everything they need, and
+/// the selected names (whose tests run); without, the whole project.
+fn select(project: Project, selectors: &[String]) -> Result<(Project, Option<BTreeSet<String>>)> {
+    if selectors.is_empty() {
+        return Ok((project, None));
+    }
+    let chosen = project.select(selectors)?;
+    let with_ancestors: Vec<String> = chosen.iter().map(|name| format!("+{name}")).collect();
+    let needed = project.select(&with_ancestors)?;
+    let narrowed = Project {
+        models: project
+            .models
+            .into_iter()
+            .filter(|m| needed.contains(&m.name))
+            .collect(),
+        singular_tests: project
+            .singular_tests
+            .into_iter()
+            .filter(|t| t.models.iter().all(|m| needed.contains(m)))
+            .collect(),
+    };
+    Ok((narrowed, Some(chosen)))
+}
+
+/// `cxpipe test`: runs the data tests against the tables published in `runs/<R>/`, without
+/// recomputing them. Views are planned over the input as in a run.
+pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
+    let log = Log::new(config.log_format);
+    let project = Project::load(&config.queries)?;
+    let (project, selected) = select(project, &config.select)?;
+    let input = Location::parse_with(&config.input, false, &config.storage)?;
+    let output = Location::parse_with(&config.output, false, &config.storage)?;
+    let run_date = config.run_date;
+    let run_dir = output.path(&format!("runs/{run_date}"));
+    if outputs::get(&output, &run_dir.clone().join("manifest.json"))
+        .await?
+        .is_none()
+    {
+        return Err(Error::Usage(format!(
+            "no published run at {}; run `cxpipe run --date {run_date}` first",
+            output.url_of(&run_dir)
+        )));
+    }
+    let mut discovery = inputs::discover(&input, run_date).await?;
+    let _bad = inputs::inspect(&input, &mut discovery.files).await;
+    let ctx = session::context(&config.session, run_date)?;
+    inputs::register(&ctx, &input, &discovery.files).await?;
+    output.register(&ctx);
+    let mut ok = BTreeSet::new();
+    for model in &project.models {
+        let registered = match model.materialized {
+            crate::project::Materialized::View => match ctx.sql(&model.sql).await {
+                Ok(df) => ctx
+                    .register_table(model.name.as_str(), df.into_view())
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            },
+            crate::project::Materialized::Table => {
+                let url = format!(
+                    "{}/",
+                    output.url_of(&run_dir.clone().join("tables").join(model.name.as_str()))
+                );
+                ctx.register_parquet(
+                    model.name.as_str(),
+                    url,
+                    datafusion::prelude::ParquetReadOptions::default(),
+                )
+                .await
+            }
+        };
+        match registered {
+            Ok(()) => {
+                ok.insert(model.name.clone());
+            }
+            Err(e) => log.warn(
+                "test",
+                &format!("model {} is not available: {e}", model.name),
+                &[],
+            ),
+        }
+    }
+    let chosen = |test: &&crate::project::DataTest| {
+        selected
+            .as_ref()
+            .is_none_or(|s| test.models.iter().any(|m| s.contains(m)))
+    };
+    Ok(verify::run_tests(
+        &ctx,
+        project.tests().filter(chosen),
+        |m| ok.contains(m),
+        &log,
+    )
+    .await)
 }

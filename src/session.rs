@@ -28,6 +28,8 @@ pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<Sessio
         runtime = runtime.with_memory_limit(limit, 1.0);
     }
     let mut config = SessionConfig::new().with_information_schema(true);
+    // Positions of SQL elements, so planning errors can point at file:line:col.
+    config.options_mut().sql_parser.collect_spans = true;
     if let Some(partitions) = settings.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }

@@ -178,6 +178,9 @@ impl Location {
 
     /// A URL DataFusion can resolve for a path of this store, e.g. `s3://bucket/a/b`.
     pub fn url_of(&self, path: &Path) -> String {
+        if self.root.scheme() == "file" {
+            return format!("file:///{path}");
+        }
         let root = self.root.as_str().trim_end_matches('/');
         format!("{root}/{path}")
     }

@@ -1,15 +1,19 @@
 //! The analyst's project, loaded up front with no data I/O so that mistakes surface in
 //! milliseconds: every `queries/*.sql` becomes a [`Model`] named by its file stem, its
-//! dependencies are read from the SQL itself, and the models are put in run order. Unknown
-//! tables and cycles are reported all at once, each with file, line and column.
+//! dependencies are read from the SQL itself, and the models are put in run order. Singular
+//! data tests come from `queries/tests/*.sql`. Unknown tables and cycles are reported all at
+//! once, each with file, line and column.
 
+pub mod data_tests;
 mod graph;
 mod model;
+mod select;
 
 use std::path::Path;
 
+pub use data_tests::{DataTest, Severity};
 pub use graph::{did_you_mean, order};
-pub use model::{Materialized, Model};
+pub use model::{Materialized, Model, locate_word};
 
 use crate::error::{Error, Result};
 
@@ -20,29 +24,23 @@ pub const SOURCES: [&str; 3] = [
     "run_context",
 ];
 
-/// The loaded project: models in run order.
+/// The loaded project: models in run order, and singular tests.
 #[derive(Debug)]
 pub struct Project {
     pub models: Vec<Model>,
+    /// Tests from `queries/tests/*.sql`.
+    pub singular_tests: Vec<DataTest>,
 }
 
 impl Project {
-    /// Loads and orders every `*.sql` file of `queries_dir` (not its subfolders).
+    /// Loads and orders every `*.sql` file of `queries_dir`, and the tests in its `tests/`.
     pub fn load(queries_dir: &Path) -> Result<Project> {
-        let entries = std::fs::read_dir(queries_dir).map_err(|e| {
+        let paths = sql_files(queries_dir).map_err(|e| {
             Error::Usage(format!(
                 "cannot read the queries folder '{}': {e}; pass --queries DIR",
                 queries_dir.display()
             ))
         })?;
-        let mut paths = Vec::new();
-        for entry in entries {
-            let path = entry?.path();
-            if path.is_file() && path.extension().is_some_and(|e| e == "sql") {
-                paths.push(path);
-            }
-        }
-        paths.sort();
         let mut models = Vec::new();
         let mut problems = Vec::new();
         for path in paths {
@@ -57,8 +55,13 @@ impl Project {
                 queries_dir.display()
             ));
         }
+        let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
+        let singular_tests = load_singular_tests(queries_dir, &names, &mut problems);
         match order(models) {
-            Ok(models) if problems.is_empty() => Ok(Project { models }),
+            Ok(models) if problems.is_empty() => Ok(Project {
+                models,
+                singular_tests,
+            }),
             Ok(_) => Err(Error::Project(problems)),
             Err(mut graph_problems) => {
                 problems.append(&mut graph_problems);
@@ -70,4 +73,69 @@ impl Project {
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.name == name)
     }
+
+    /// Every data test: each model's generic tests in run order, then the singular ones.
+    pub fn tests(&self) -> impl Iterator<Item = &DataTest> {
+        self.models
+            .iter()
+            .flat_map(|m| m.tests.iter())
+            .chain(&self.singular_tests)
+    }
+}
+
+fn sql_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "sql") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn load_singular_tests(
+    queries_dir: &Path,
+    models: &[String],
+    problems: &mut Vec<String>,
+) -> Vec<DataTest> {
+    let dir = data_tests::tests_dir(queries_dir);
+    let Ok(paths) = sql_files(&dir) else {
+        return Vec::new();
+    };
+    let mut tests = Vec::new();
+    for path in paths {
+        let shown = path.display();
+        let sql = match std::fs::read_to_string(&path) {
+            Ok(sql) => sql,
+            Err(e) => {
+                problems.push(format!("{shown}: cannot read: {e}"));
+                continue;
+            }
+        };
+        let tables = match model::read_tables(&sql) {
+            Ok(tables) => tables,
+            Err(e) => {
+                problems.push(format!("{shown}:{e}"));
+                continue;
+            }
+        };
+        for table in &tables {
+            if !models.contains(table) && !SOURCES.contains(&table.as_str()) {
+                let (line, column) = locate_word(&sql, table);
+                let hint = did_you_mean(table, models.iter().map(String::as_str))
+                    .map_or_else(String::new, |m| format!("; did you mean `{m}`?"));
+                problems.push(format!(
+                    "{shown}:{line}:{column}: test reads unknown table `{table}`{hint}"
+                ));
+            }
+        }
+        let models_read = tables.into_iter().filter(|t| models.contains(t)).collect();
+        match data_tests::singular(&path, &sql, models_read) {
+            Ok(test) => tests.push(test),
+            Err(e) => problems.push(e),
+        }
+    }
+    tests
 }

@@ -1,9 +1,12 @@
-//! One model: a SQL file, its header comment (description and options) and the tables it reads.
+//! One model: a SQL file, its header comment (description, options, data tests) and the tables
+//! it reads.
 
 use std::path::{Path, PathBuf};
 
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::resolve::resolve_table_references;
+
+use super::data_tests::{self, DataTest, Severity};
 
 /// How a model's result is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -22,11 +25,13 @@ pub struct Model {
     pub name: String,
     pub path: PathBuf,
     pub sql: String,
-    /// The header comment, without option lines.
+    /// The header comment, without option and test lines.
     pub description: String,
     pub materialized: Materialized,
     /// Tables the SQL reads (models or sources), lower-case, without CTE names.
     pub depends_on: Vec<String>,
+    /// Data tests declared in the header.
+    pub tests: Vec<DataTest>,
 }
 
 impl Model {
@@ -45,58 +50,73 @@ impl Model {
                 )
             })?
             .to_lowercase();
-        let (description, materialized) =
+        let header =
             parse_header(&sql).map_err(|(line, msg)| format!("{shown}:{line}:1: {msg}"))?;
-        let mut statements = DFParser::parse_sql(&sql)
-            .map_err(|e| format!("{shown}:{}", locate_parser_error(&e.to_string())))?;
-        let statement = match (statements.pop_front(), statements.is_empty()) {
-            (Some(statement), true) => statement,
-            (None, _) => {
-                return Err(format!(
-                    "{shown}:1:1: the file holds no SQL statement; a model is one SELECT"
-                ));
-            }
-            (Some(_), false) => {
-                return Err(format!(
-                    "{shown}:1:1: the file holds several statements; a model is exactly one SELECT (split it into files)"
-                ));
-            }
-        };
-        let (tables, _ctes) =
-            resolve_table_references(&statement, true).map_err(|e| format!("{shown}:1:1: {e}"))?;
-        let mut depends_on: Vec<String> = tables.iter().map(|t| t.table().to_string()).collect();
-        depends_on.sort();
-        depends_on.dedup();
+        let tests = header
+            .tests
+            .iter()
+            .map(|(line, severity, spec)| {
+                data_tests::generic(&name, spec, *severity, format!("{shown}:{line}"))
+                    .map_err(|msg| format!("{shown}:{line}:1: {msg}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let depends_on = read_tables(&sql).map_err(|e| format!("{shown}:{e}"))?;
         Ok(Model {
             name,
             path: path.to_path_buf(),
             sql,
-            description,
-            materialized,
+            description: header.description,
+            materialized: header.materialized,
             depends_on,
+            tests,
         })
     }
 
     /// 1-based line and column of the first use of `table` in the SQL outside comments.
     pub fn locate(&self, table: &str) -> (usize, usize) {
-        for (index, line) in self.sql.lines().enumerate() {
-            let code = line.split("--").next().unwrap_or("");
-            let lower = code.to_lowercase();
-            let mut start = 0;
-            while let Some(found) = lower[start..].find(table) {
-                let at = start + found;
-                let before = lower[..at].chars().next_back();
-                let after = lower[at + table.len()..].chars().next();
-                let boundary =
-                    |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                if boundary(before) && boundary(after) {
-                    return (index + 1, at + 1);
-                }
-                start = at + table.len();
-            }
-        }
-        (1, 1)
+        locate_word(&self.sql, table)
     }
+}
+
+/// The tables one SELECT reads (sorted, without CTE names); errors as `line:col: message`.
+pub fn read_tables(sql: &str) -> Result<Vec<String>, String> {
+    let mut statements =
+        DFParser::parse_sql(sql).map_err(|e| locate_parser_error(&e.to_string()))?;
+    let statement = match (statements.pop_front(), statements.is_empty()) {
+        (Some(statement), true) => statement,
+        (None, _) => {
+            return Err("1:1: the file holds no SQL statement; a model is one SELECT".into());
+        }
+        (Some(_), false) => {
+            return Err("1:1: the file holds several statements; a model is exactly one SELECT (split it into files)".into());
+        }
+    };
+    let (tables, _ctes) =
+        resolve_table_references(&statement, true).map_err(|e| format!("1:1: {e}"))?;
+    let mut names: Vec<String> = tables.iter().map(|t| t.table().to_string()).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// 1-based line and column of the first whole-word use of `word` outside `--` comments.
+pub fn locate_word(sql: &str, word: &str) -> (usize, usize) {
+    for (index, line) in sql.lines().enumerate() {
+        let code = line.split("--").next().unwrap_or("");
+        let lower = code.to_lowercase();
+        let mut start = 0;
+        while let Some(found) = lower[start..].find(word) {
+            let at = start + found;
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + word.len()..].chars().next();
+            let boundary = |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if boundary(before) && boundary(after) {
+                return (index + 1, at + 1);
+            }
+            start = at + word.len();
+        }
+    }
+    (1, 1)
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -107,10 +127,19 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The leading `--` comment block: `key: value` option lines and free description text.
-fn parse_header(sql: &str) -> Result<(String, Materialized), (usize, String)> {
+/// What a model's header says.
+struct Header {
+    description: String,
+    materialized: Materialized,
+    /// (line, severity, spec) of each `test:` line.
+    tests: Vec<(usize, Severity, String)>,
+}
+
+/// The leading `--` comment block: `key: value` option lines, `test:` lines and free text.
+fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     let mut description = Vec::new();
     let mut materialized = Materialized::Table;
+    let mut tests = Vec::new();
     for (index, line) in sql.lines().enumerate() {
         let Some(text) = line.trim().strip_prefix("--") else {
             if line.trim().is_empty() {
@@ -119,7 +148,19 @@ fn parse_header(sql: &str) -> Result<(String, Materialized), (usize, String)> {
             break;
         };
         let text = text.trim();
-        if let Some(value) = text.strip_prefix("materialized:") {
+        let test = [
+            ("test:", Severity::Error),
+            ("test(error):", Severity::Error),
+            ("test(warn):", Severity::Warn),
+        ]
+        .iter()
+        .find_map(|(prefix, severity)| {
+            text.strip_prefix(prefix)
+                .map(|spec| (*severity, spec.trim()))
+        });
+        if let Some((severity, spec)) = test {
+            tests.push((index + 1, severity, spec.to_string()));
+        } else if let Some(value) = text.strip_prefix("materialized:") {
             materialized = match value.trim() {
                 "table" => Materialized::Table,
                 "view" => Materialized::View,
@@ -134,7 +175,11 @@ fn parse_header(sql: &str) -> Result<(String, Materialized), (usize, String)> {
             description.push(text);
         }
     }
-    Ok((description.join("\n").trim().to_string(), materialized))
+    Ok(Header {
+        description: description.join("\n").trim().to_string(),
+        materialized,
+        tests,
+    })
 }
 
 /// sqlparser reports positions as "at Line: 3, Column: 7"; turn them into `3:7: message`.
@@ -158,18 +203,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_gives_description_and_options() {
-        let (description, materialized) =
-            parse_header("-- one row per day\n-- materialized: view\n\nselect 1")
-                .expect("valid header");
-        assert_eq!(description, "one row per day");
-        assert_eq!(materialized, Materialized::View);
+    fn header_gives_description_options_and_tests() {
+        let header = parse_header(
+            "-- one row per day\n-- materialized: view\n-- test(warn): row_count > 0\n\nselect 1",
+        )
+        .expect("valid header");
+        assert_eq!(header.description, "one row per day");
+        assert_eq!(header.materialized, Materialized::View);
+        assert_eq!(
+            header.tests,
+            vec![(3, Severity::Warn, "row_count > 0".to_string())]
+        );
     }
 
     #[test]
     fn unknown_materialization_names_line() {
-        let err =
-            parse_header("-- x\n-- materialized: cube\nselect 1").expect_err("cube is unknown");
+        let err = parse_header("-- x\n-- materialized: cube\nselect 1")
+            .err()
+            .expect("cube is unknown");
         assert_eq!(err.0, 2);
     }
 

@@ -1,5 +1,10 @@
 //! cxpipe's integration tests: one binary, real parquet files, the shipped queries and reports.
 
+mod analyst;
+mod generated;
 mod metrics;
+mod operations;
 mod pipeline;
+mod report;
+mod s3;
 mod support;

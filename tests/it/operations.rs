@@ -212,6 +212,12 @@ fn a_corrupt_file_fails_by_name_or_is_skipped_and_listed() {
         vec!["7 | 7"]
     );
     assert!(bad.exists());
+    let report =
+        std::fs::read_to_string(p.run_dir("2026-03-07").join("report.html")).expect("report");
+    assert!(
+        report.contains("Skipped file") && report.contains("truncated.parquet"),
+        "the report lists it"
+    );
 }
 
 #[test]

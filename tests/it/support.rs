@@ -268,6 +268,17 @@ impl TestProject {
         self
     }
 
+    /// Uses a copy of the shipped queries/ (with its tests/) plus these (name, sql) models.
+    pub fn shipped_queries_plus(mut self, models: &[(&str, &str)]) -> Self {
+        let dir = self.dir.path().join("queries");
+        copy_dir(&repo().join("queries"), &dir);
+        for (name, sql) in models {
+            std::fs::write(dir.join(format!("{name}.sql")), sql).expect("write model");
+        }
+        self.queries = dir;
+        self
+    }
+
     pub fn config(&self, run_date: &str) -> RunConfig {
         let mut config = RunConfig::new(
             &self.input().display().to_string(),
@@ -444,4 +455,17 @@ pub fn columns_of(dir: &Path) -> Vec<String> {
             .map(|f| f.name().clone())
             .collect()
     })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("file name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy file");
+        }
+    }
 }

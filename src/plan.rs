@@ -1,0 +1,181 @@
+//! `cxpipe check`: plans every model — logically and physically — against empty tables of the
+//! input schema, reading no data. Every problem is reported at once as `file:line:col`, with the
+//! offending SQL line, a caret, and a hint (a did-you-mean for unknown columns). The schemas it
+//! finds are what `cxpipe docs` shows.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+
+use crate::error::{Error, Result};
+use crate::inputs;
+use crate::project::{Materialized, Model, Project, did_you_mean, locate_word};
+use crate::session::{self, SessionSettings};
+
+/// A model's planned output.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub name: String,
+    pub schema: SchemaRef,
+}
+
+/// Plans every model in order; models whose dependencies failed are reported as not checked.
+pub async fn check(project: &Project, run_date: NaiveDate) -> Result<Vec<Planned>> {
+    let ctx = session::context(&SessionSettings::default(), run_date)?;
+    ctx.register_table(
+        inputs::RAW_TABLE,
+        Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]])?),
+    )?;
+    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&[])?)?;
+    let mut planned = Vec::new();
+    let mut problems = Vec::new();
+    let mut failed: Vec<&str> = Vec::new();
+    for model in &project.models {
+        if let Some(dep) = model
+            .depends_on
+            .iter()
+            .find(|d| failed.contains(&d.as_str()))
+        {
+            failed.push(&model.name);
+            problems.push(format!(
+                "{}: not checked: it reads `{dep}`, which has errors",
+                model.path.display()
+            ));
+            continue;
+        }
+        match plan_model(&ctx, model).await {
+            Ok(schema) => planned.push(Planned {
+                name: model.name.clone(),
+                schema,
+            }),
+            Err(e) => {
+                failed.push(&model.name);
+                problems.push(explain(model, &e));
+            }
+        }
+    }
+    for test in project.tests() {
+        if test.models.iter().any(|m| failed.contains(&m.as_str())) {
+            continue;
+        }
+        if let Err(e) = plan(&ctx, &test.sql).await {
+            problems.push(format!(
+                "{}: test `{}`: {}",
+                test.declared_at,
+                test.name,
+                one_line(&e)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(planned)
+    } else {
+        Err(Error::Project(problems))
+    }
+}
+
+async fn plan(ctx: &SessionContext, sql: &str) -> Result<SchemaRef, DataFusionError> {
+    let df = ctx.sql(sql).await?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    df.create_physical_plan().await?;
+    Ok(schema)
+}
+
+async fn plan_model(ctx: &SessionContext, model: &Model) -> Result<SchemaRef, DataFusionError> {
+    let df = ctx.sql(&model.sql).await?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    match model.materialized {
+        Materialized::View => {
+            ctx.register_table(model.name.as_str(), df.clone().into_view())?;
+        }
+        Materialized::Table => {
+            ctx.register_table(
+                model.name.as_str(),
+                Arc::new(MemTable::try_new(schema.clone(), vec![vec![]])?),
+            )?;
+        }
+    }
+    df.create_physical_plan().await?;
+    Ok(schema)
+}
+
+/// `file:line:col: message`, the SQL line with a caret under the column, and a hint.
+fn explain(model: &Model, error: &DataFusionError) -> String {
+    let message = one_line(error);
+    let diagnostic = error.diagnostic();
+    let (line, column) = diagnostic
+        .and_then(|d| d.span)
+        .map(|span| (span.start.line as usize, span.start.column as usize))
+        .filter(|(line, _)| *line > 0)
+        .or_else(|| {
+            unknown_field(&message).map(|field| locate_word(&model.sql, &field.to_lowercase()))
+        })
+        .unwrap_or((1, 1));
+    let mut text = format!("{}:{line}:{column}: {message}", model.path.display());
+    if let Some(source) = model.sql.lines().nth(line - 1) {
+        text.push_str(&format!(
+            "\n    {source}\n    {}^",
+            " ".repeat(column.saturating_sub(1))
+        ));
+    }
+    let mut hints: Vec<String> = diagnostic
+        .map(|d| d.helps.iter().map(|h| h.message.clone()).collect())
+        .unwrap_or_default();
+    if let (Some(field), Some(valid)) = (unknown_field(&message), valid_fields(&message)) {
+        let bare: Vec<&str> = valid
+            .iter()
+            .map(|v| v.rsplit('.').next().unwrap_or(v))
+            .collect();
+        if let Some(best) = did_you_mean(&field, bare.iter().copied()) {
+            hints.push(format!("did you mean `{best}`?"));
+        }
+    }
+    for hint in hints {
+        text.push_str(&format!("\n    hint: {hint}"));
+    }
+    text
+}
+
+/// DataFusion's innermost message on one line, without its "Error during planning:" prefixes.
+fn one_line(error: &DataFusionError) -> String {
+    let text = error.find_root().to_string();
+    let text = text.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    [
+        "Error during planning: ",
+        "Schema error: ",
+        "Optimizer rule",
+        "type_coercion\ncaused by\n",
+    ]
+    .iter()
+    .fold(text, |t, prefix| {
+        t.strip_prefix(prefix).map(str::to_string).unwrap_or(t)
+    })
+}
+
+/// The column named in "No field named x." / "No field named t.x."
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("No field named ").nth(1)?;
+    let field: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.' || *c == '"')
+        .collect();
+    let field = field.trim_end_matches('.').replace('"', "");
+    Some(field.rsplit('.').next().unwrap_or(&field).to_string())
+}
+
+/// The names after "Valid fields are ".
+fn valid_fields(message: &str) -> Option<Vec<String>> {
+    let rest = message.split("Valid fields are ").nth(1)?;
+    let end = rest.rfind('.').unwrap_or(rest.len());
+    Some(
+        rest[..end]
+            .split(", ")
+            .map(|f| f.replace('"', "").trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+    )
+}

@@ -1,0 +1,122 @@
+//! Runs data tests after the models: each test's query counts failing rows; 0 passes. A failing
+//! `error` test fails the run (exit code 7); a failing `warn` test is reported only.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::log::Log;
+use crate::project::{DataTest, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    Pass,
+    /// Failing rows, severity error: the run fails.
+    Fail,
+    /// Failing rows, severity warn.
+    Warn,
+    /// The test's query itself failed.
+    Error,
+    /// A model it checks did not run.
+    Skipped,
+}
+
+/// One test's result, as recorded in the manifest and shown in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRun {
+    pub name: String,
+    pub models: Vec<String>,
+    pub severity: Severity,
+    pub declared_at: String,
+    pub status: TestStatus,
+    pub failing_rows: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl TestRun {
+    /// Whether this result fails the run.
+    pub fn fails_run(&self) -> bool {
+        self.severity == Severity::Error
+            && matches!(self.status, TestStatus::Fail | TestStatus::Error)
+    }
+}
+
+pub async fn run_tests<'a>(
+    ctx: &SessionContext,
+    tests: impl Iterator<Item = &'a DataTest>,
+    model_ok: impl Fn(&str) -> bool,
+    log: &Log,
+) -> Vec<TestRun> {
+    let mut runs = Vec::new();
+    for test in tests {
+        let (status, failing_rows, error) = if test.models.iter().all(|m| model_ok(m)) {
+            match failing_rows_of(ctx, &test.sql).await {
+                Ok(0) => (TestStatus::Pass, Some(0), None),
+                Ok(n) if test.severity == Severity::Warn => (TestStatus::Warn, Some(n), None),
+                Ok(n) => (TestStatus::Fail, Some(n), None),
+                Err(e) => (TestStatus::Error, None, Some(e)),
+            }
+        } else {
+            (
+                TestStatus::Skipped,
+                None,
+                Some("a model it checks did not run".to_string()),
+            )
+        };
+        let run = TestRun {
+            name: test.name.clone(),
+            models: test.models.clone(),
+            severity: test.severity,
+            declared_at: test.declared_at.clone(),
+            status,
+            failing_rows,
+            error,
+        };
+        let fields = [
+            ("test", json!(run.name)),
+            ("status", json!(run.status)),
+            ("failing_rows", json!(run.failing_rows)),
+        ];
+        match run.status {
+            TestStatus::Pass => log.info("test", &format!("test {} passed", run.name), &fields),
+            _ => log.warn(
+                "test",
+                &format!(
+                    "test {} {}: {} ({})",
+                    run.name,
+                    format!("{:?}", run.status).to_lowercase(),
+                    run.error.clone().unwrap_or_else(|| format!(
+                        "{} failing rows",
+                        run.failing_rows.unwrap_or(0)
+                    )),
+                    run.declared_at
+                ),
+                &fields,
+            ),
+        }
+        runs.push(run);
+    }
+    runs
+}
+
+async fn failing_rows_of(ctx: &SessionContext, sql: &str) -> Result<u64, String> {
+    let batches = async { ctx.sql(sql).await?.collect().await }
+        .await
+        .map_err(|e| e.to_string().lines().collect::<Vec<_>>().join(" "))?;
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .ok_or("the test returned no row")?;
+    let column = batch.column(0);
+    let casted =
+        datafusion::arrow::compute::cast(column, &datafusion::arrow::datatypes::DataType::Int64)
+            .map_err(|e| e.to_string())?;
+    let values = casted.as_primitive::<Int64Type>();
+    if values.is_null(0) {
+        return Ok(0);
+    }
+    Ok(values.value(0).max(0) as u64)
+}
