@@ -50,7 +50,7 @@ pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
 async fn run(args: RunArgs) -> Result<()> {
     let config = run_config(&args)?;
     let summary = crate::run::run(&config).await?;
-    println!("cxpipe: {}", summary.line());
+    println!("cxpipe: success {}", summary.line());
     Ok(())
 }
 
@@ -76,7 +76,7 @@ async fn backfill(args: BackfillArgs) -> Result<()> {
                 ..base.clone()
             };
             let summary = crate::run::run(&config).await?;
-            println!("cxpipe: {}", summary.line());
+            println!("cxpipe: success {}", summary.line());
             ran += 1;
         }
         date += Duration::days(1);

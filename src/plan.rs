@@ -105,14 +105,34 @@ async fn plan_model(ctx: &SessionContext, model: &Model) -> Result<SchemaRef, Da
 
 /// `file:line:col: message`, the SQL line with a caret under the column, and a hint.
 fn explain(model: &Model, error: &DataFusionError) -> String {
-    let message = one_line(error);
+    let full = one_line(error);
+    let suggestion = unknown_field(&full)
+        .zip(valid_fields(&full))
+        .and_then(|(field, valid)| {
+            let bare: Vec<&str> = valid
+                .iter()
+                .map(|v| v.rsplit('.').next().unwrap_or(v))
+                .collect();
+            did_you_mean(&field, bare.iter().copied()).map(str::to_string)
+        });
+    // With our own suggestion, DataFusion's and its list of every valid field are noise.
+    let message = match &suggestion {
+        Some(_) => {
+            let cut = [" Did you mean", " Valid fields are"]
+                .iter()
+                .filter_map(|m| full.find(m))
+                .min();
+            full[..cut.unwrap_or(full.len())].to_string()
+        }
+        None => full.clone(),
+    };
     let diagnostic = error.diagnostic();
     let (line, column) = diagnostic
         .and_then(|d| d.span)
         .map(|span| (span.start.line as usize, span.start.column as usize))
         .filter(|(line, _)| *line > 0)
         .or_else(|| {
-            unknown_field(&message).map(|field| locate_word(&model.sql, &field.to_lowercase()))
+            unknown_field(&full).map(|field| locate_word(&model.sql, &field.to_lowercase()))
         })
         .unwrap_or((1, 1));
     let mut text = format!("{}:{line}:{column}: {message}", model.path.display());
@@ -125,14 +145,8 @@ fn explain(model: &Model, error: &DataFusionError) -> String {
     let mut hints: Vec<String> = diagnostic
         .map(|d| d.helps.iter().map(|h| h.message.clone()).collect())
         .unwrap_or_default();
-    if let (Some(field), Some(valid)) = (unknown_field(&message), valid_fields(&message)) {
-        let bare: Vec<&str> = valid
-            .iter()
-            .map(|v| v.rsplit('.').next().unwrap_or(v))
-            .collect();
-        if let Some(best) = did_you_mean(&field, bare.iter().copied()) {
-            hints.push(format!("did you mean `{best}`?"));
-        }
+    if let Some(best) = suggestion {
+        hints.push(format!("did you mean `{best}`?"));
     }
     for hint in hints {
         text.push_str(&format!("\n    hint: {hint}"));

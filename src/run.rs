@@ -84,7 +84,7 @@ impl RunSummary {
     /// The one line an operator reads at the end.
     pub fn line(&self) -> String {
         format!(
-            "{} ok: {} models ok, {} failed, {} skipped; {} rows read in {:.1}s; report {}/report.html",
+            "{}: {} models ok, {} failed, {} skipped; {} rows read in {:.1}s; report {}/report.html",
             self.run_date,
             self.models_ok,
             self.models_failed,

@@ -352,7 +352,7 @@ fn exit_codes_for_success_and_bad_usage() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("2026-03-02 ok"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("success 2026-03-02: "));
     let bad_date = p.run_binary("2026-02-30", &[]);
     assert_eq!(bad_date.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_date.stderr).contains("invalid date '2026-02-30'"));
