@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{
     ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::SchemaRef;
 use chrono::{NaiveDate, NaiveDateTime};
 use cxpipe::config::RunConfig;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -135,30 +135,9 @@ impl Event {
     }
 }
 
-/// The contract's schema with the usual physical types.
+/// The contract's schema with the usual physical types (the generator writes the same).
 pub fn contract_schema() -> SchemaRef {
-    let text = |name: &str| Field::new(name, DataType::Utf8, true);
-    Arc::new(Schema::new(vec![
-        text("event_id"),
-        Field::new(
-            "occurred_at",
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-            true,
-        ),
-        text("anonymous_id"),
-        text("channel"),
-        text("touchpoint"),
-        text("customer_id"),
-        text("session_id"),
-        Field::new("revenue", DataType::Float64, true),
-        Field::new("nps", DataType::Int32, true),
-        Field::new("csat", DataType::Int32, true),
-        Field::new("ces", DataType::Int32, true),
-        text("comment"),
-        Field::new("duration_s", DataType::Float64, true),
-        text("country"),
-        text("properties"),
-    ]))
+    cxpipe::generate::touchpoint_schema()
 }
 
 /// The events as one record batch in the contract schema.
