@@ -4,15 +4,22 @@
 //! `raw_touchpoints`. Which rows are valid, duplicates and identity are decided in SQL
 //! (`queries/touchpoints.sql`), where analysts can read the rules.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::FieldRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::NaiveDate;
-use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{Expr, cast, lit};
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
+use datafusion::catalog::Session;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::datasource::{MemTable, TableProvider, TableType};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -279,24 +286,24 @@ pub async fn inspect(input: &Location, files: &mut Vec<InputFile>) -> Vec<(BadFi
     bad
 }
 
-/// The file's column of this name: exact, else the only case-insensitive match.
-fn find_field<'a>(schema: &'a Schema, name: &str) -> Option<&'a Field> {
-    schema.field_with_name(name).ok().or_else(|| {
-        let mut matches = schema
-            .fields()
-            .iter()
-            .filter(|f| f.name().eq_ignore_ascii_case(name));
-        match (matches.next(), matches.next()) {
-            (Some(f), None) => Some(f.as_ref()),
-            _ => None,
-        }
-    })
-}
-
 fn check_schema(schema: &Schema) -> Result<(), String> {
     let mut problems = Vec::new();
     for column in &COLUMNS {
-        match find_field(schema, column.name) {
+        let exact = schema.field_with_name(column.name).ok();
+        if exact.is_none()
+            && let Some(near) = schema
+                .fields()
+                .iter()
+                .find(|f| f.name().eq_ignore_ascii_case(column.name))
+        {
+            problems.push(format!(
+                "column `{}` must be named `{}` (names are case-sensitive)",
+                near.name(),
+                column.name
+            ));
+            continue;
+        }
+        match exact {
             None if column.required => problems.push(format!(
                 "required column `{}` is missing (the file has: {})",
                 column.name,
@@ -323,56 +330,107 @@ fn check_schema(schema: &Schema) -> Result<(), String> {
     }
 }
 
-/// Registers `raw_touchpoints`: every row of every file, cast to the canonical schema, with
-/// `arrival_date` and `source_file`. Files of one partition that share a physical schema are
-/// read as one scan; partitions are unioned.
+/// Registers `raw_touchpoints`: every row of the given files, read by one scan, each file's
+/// columns cast to the canonical schema by DataFusion's schema adapter (missing optional
+/// columns read as null, extra columns are not read), with the file's `arrival_date` and
+/// `source_file` as per-file partition values.
 pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile]) -> Result<()> {
     input.register(ctx);
     ctx.register_table(FILES_TABLE, files_table(files)?)?;
-    let mut groups: BTreeMap<(NaiveDate, String), (SchemaRef, Vec<&InputFile>)> = BTreeMap::new();
-    for file in files {
-        let schema = file
-            .schema
-            .clone()
-            .ok_or_else(|| Error::input(&file.path, "file was not inspected before reading"))?;
-        groups
-            .entry((file.arrival_date, format!("{schema:?}")))
-            .or_insert_with(|| (schema, Vec::new()))
-            .1
-            .push(file);
-    }
-    let mut union: Option<DataFrame> = None;
-    for ((date, _), (schema, group)) in groups {
-        let urls: Vec<String> = group.iter().map(|f| input.url_of(&f.location)).collect();
-        let source = if group.len() == 1 {
-            lit(ScalarValue::Utf8View(Some(group[0].path.clone())))
-        } else {
-            // One scan over several files cannot say which file a row came from; the partition does.
-            lit(ScalarValue::Utf8View(Some(format!(
-                "{}/ ({} files)",
-                group[0].path.rsplit_once('/').map_or("", |(dir, _)| dir),
-                group.len()
-            ))))
-        };
-        let df = ctx
-            .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
-            .await?;
-        let df = df.select(normalise(&schema, date, source))?;
-        union = Some(match union {
-            None => df,
-            Some(all) => all.union(df)?,
-        });
-    }
-    match union {
-        Some(df) => {
-            ctx.register_table(RAW_TABLE, df.into_view())?;
-        }
-        None => {
-            let empty = MemTable::try_new(raw_schema(), vec![vec![]])?;
-            ctx.register_table(RAW_TABLE, Arc::new(empty))?;
-        }
-    }
+    let store_url = ObjectStoreUrl::parse(input.url_of(&Path::default()).trim_end_matches('/'))?;
+    let table = TouchpointsTable {
+        store_url,
+        files: files
+            .iter()
+            .map(|f| {
+                (
+                    f.location.to_string(),
+                    f.bytes,
+                    f.arrival_date,
+                    f.path.clone(),
+                )
+            })
+            .collect(),
+    };
+    ctx.register_table(RAW_TABLE, Arc::new(table))?;
     Ok(())
+}
+
+/// The canonical file schema: the contract's columns in canonical types.
+fn file_schema() -> SchemaRef {
+    Arc::new(Schema::new(
+        COLUMNS
+            .iter()
+            .map(|c| Field::new(c.name, c.kind.canonical(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn partition_fields() -> Vec<FieldRef> {
+    vec![
+        Arc::new(Field::new("arrival_date", DataType::Date32, false)),
+        Arc::new(Field::new("source_file", DataType::Utf8View, false)),
+    ]
+}
+
+/// `raw_touchpoints` as a table: exactly the files discovery chose, in one parquet scan.
+#[derive(Debug)]
+struct TouchpointsTable {
+    store_url: ObjectStoreUrl,
+    /// (location in the store, bytes, arrival date, path shown to users)
+    files: Vec<(String, u64, NaiveDate, String)>,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for TouchpointsTable {
+    fn schema(&self) -> SchemaRef {
+        raw_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let source = ParquetSource::new(
+            TableSchema::builder(file_schema())
+                .with_table_partition_cols(partition_fields())
+                .build(),
+        );
+        // Spread files over the session's partitions, largest first, so cores share the work.
+        let partitions = state.config().target_partitions().max(1);
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
+            (0..partitions).map(|_| (0, Vec::new())).collect();
+        let mut files: Vec<_> = self.files.iter().collect();
+        files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (location, bytes, date, shown) in files {
+            let file = PartitionedFile::new(location.clone(), *bytes).with_partition_values(vec![
+                ScalarValue::Date32(Some(days_since_epoch(*date))),
+                ScalarValue::Utf8View(Some(shown.clone())),
+            ]);
+            if let Some(group) = groups.iter_mut().min_by_key(|(size, _)| *size) {
+                group.0 += bytes;
+                group.1.push(file);
+            }
+        }
+        let groups: Vec<FileGroup> = groups
+            .into_iter()
+            .filter(|(_, files)| !files.is_empty())
+            .map(|(_, files)| FileGroup::new(files))
+            .collect();
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
+            .with_file_groups(groups)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
 }
 
 /// The `input_files` table: one row per file read.
@@ -405,25 +463,6 @@ pub fn files_table(files: &[InputFile]) -> Result<Arc<MemTable>> {
 
 fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::default()).num_days() as i32
-}
-
-/// Expressions turning one physical file schema into the canonical one.
-fn normalise(schema: &Schema, date: NaiveDate, source: Expr) -> Vec<Expr> {
-    let mut exprs: Vec<Expr> = COLUMNS
-        .iter()
-        .map(|column| {
-            let target = column.kind.canonical();
-            match find_field(schema, column.name) {
-                Some(field) => {
-                    cast(col(format!("\"{}\"", field.name())), target).alias(column.name)
-                }
-                None => cast(lit(ScalarValue::Null), target).alias(column.name),
-            }
-        })
-        .collect();
-    exprs.push(lit(ScalarValue::Date32(Some(days_since_epoch(date)))).alias("arrival_date"));
-    exprs.push(source.alias("source_file"));
-    exprs
 }
 
 #[cfg(test)]
@@ -484,11 +523,10 @@ mod tests {
     }
 
     #[test]
-    fn column_names_match_case_insensitively() {
-        let s = schema(&[("Event_ID", DataType::Utf8)]);
-        assert_eq!(
-            find_field(&s, "event_id").map(|f| f.name().as_str()),
-            Some("Event_ID")
-        );
+    fn column_names_differing_in_case_are_named() {
+        let mut fields = required();
+        fields.push(("NPS", DataType::Int32));
+        let err = check_schema(&schema(&fields)).expect_err("NPS is not nps");
+        assert!(err.contains("column `NPS` must be named `nps`"), "{err}");
     }
 }

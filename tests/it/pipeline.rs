@@ -407,3 +407,82 @@ fn rerunning_a_date_gives_identical_tables() {
         first_dq
     );
 }
+
+#[test]
+fn integer_ids_decimal_revenue_zoned_timestamps_and_dictionary_strings_are_read() {
+    use arrow::array::{
+        Decimal128Array, DictionaryArray, Int64Array, LargeStringArray, TimestampNanosecondArray,
+    };
+    use arrow::datatypes::Int32Type;
+    let nanos = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .expect("ts")
+            .timestamp_nanos_opt()
+            .expect("in range")
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("event_id", DataType::Int64, false),
+        Field::new(
+            "occurred_at",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("+02:00".into())),
+            false,
+        ),
+        Field::new("anonymous_id", DataType::LargeUtf8, false),
+        Field::new(
+            "channel",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
+        Field::new("touchpoint", DataType::Utf8, false),
+        Field::new("customer_id", DataType::Int64, true),
+        Field::new("revenue", DataType::Decimal128(10, 2), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![101, 102])),
+        // 00:30 at +02:00 is 22:30 UTC the day before: the event belongs to 2026-02-28.
+        Arc::new(
+            TimestampNanosecondArray::from(vec![
+                nanos("2026-03-01T00:30:00+02:00"),
+                nanos("2026-03-01T12:00:00+02:00"),
+            ])
+            .with_timezone("+02:00"),
+        ),
+        Arc::new(LargeStringArray::from(vec!["z1", "z1"])),
+        Arc::new(DictionaryArray::<Int32Type>::from_iter(["store", "store"])),
+        Arc::new(StringArray::from(vec!["purchase", "return"])),
+        Arc::new(Int64Array::from(vec![Some(4711), Some(4711)])),
+        Arc::new(
+            Decimal128Array::from(vec![Some(12_050), Some(-2_000)])
+                .with_precision_and_scale(10, 2)
+                .expect("decimal"),
+        ),
+    ];
+    let p = TestProject::new();
+    write_parquet(
+        &p.input().join("touchpoints/date=2026-03-01/export.parquet"),
+        &RecordBatch::try_new(schema, columns).expect("batch"),
+    );
+    p.run_ok("2026-03-01");
+    assert_eq!(
+        p.table(
+            "2026-03-01",
+            "customer_experience",
+            &[
+                "customer_id",
+                "first_purchase_at",
+                "cohort_month",
+                "returns"
+            ]
+        ),
+        vec!["4711 | 2026-02-28 22:30:00 | 2026-02-01 | 1"]
+    );
+    // 120.50 paid on 2026-02-28 (UTC), 20.00 refunded on 2026-03-01.
+    assert_eq!(
+        p.table(
+            "2026-03-01",
+            "int_customer_days",
+            &["activity_date", "purchases", "net_revenue"]
+        ),
+        vec!["2026-02-28 | 1 | 120.5", "2026-03-01 | 0 | -20"]
+    );
+}

@@ -1,0 +1,135 @@
+"""`make bench`: cxpipe against DuckDB on the same definitions and the same parquet files.
+
+Generates a seeded dataset (10M events over 365 days by default; larger with --customers),
+runs the whole cxpipe pipeline (release build) and the same queries/*.sql in DuckDB, each in
+its own process under /usr/bin/time, checks that the core tables agree, prints wall time, CPU
+time and peak memory with the ratios, and writes target/bench/results.json.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+
+import duckdb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CORE = [
+    "customer_experience", "retention_monthly", "experience_retention", "engagement_tiers",
+    "stickiness_daily", "lifecycle_weekly", "experience_quality_monthly", "journey_funnel",
+    "data_quality",
+]
+
+
+def timed(cmd, env=None):
+    """Runs cmd under GNU time; returns (wall s, cpu s, peak RSS MiB)."""
+    out = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    text = out.stderr
+    def field(label):
+        return re.search(re.escape(label) + r": (.+)", text).group(1).strip()
+    wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
+    seconds = sum(float(p) * 60 ** i for i, p in enumerate(reversed(wall)))
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    rss = int(field("Maximum resident set size (kbytes)")) / 1024
+    return {"wall_s": round(seconds, 2), "cpu_s": round(cpu, 2), "peak_rss_mib": round(rss, 1)}
+
+
+def rows(con, path):
+    data = con.execute(f"select * from read_parquet('{path}')").fetchall()
+    def norm(v):
+        if isinstance(v, float):
+            return None if math.isnan(v) else round(v, 6)
+        return str(v) if v is not None else None
+    return sorted((tuple(norm(v) for v in row) for row in data), key=repr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=42_000, help="about 240 events per customer-year")
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--end", default="2026-11-24")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--memory-limit", default=None, help="also run cxpipe with this --memory-limit")
+    ap.add_argument("--cxpipe", default=os.path.join(REPO, "target", "release", "cxpipe"))
+    args = ap.parse_args()
+
+    work = os.path.join(REPO, "target", "bench")
+    data = os.path.join(work, f"data-{args.customers}-{args.days}-{args.seed}-{args.end}")
+    if not os.path.isdir(data):
+        print(f"generating {args.customers} customers x {args.days} days ...", flush=True)
+        subprocess.run([args.cxpipe, "generate", "--output", data, "--customers", str(args.customers),
+                        "--days", str(args.days), "--end", args.end, "--seed", str(args.seed)], check=True)
+    queries = os.path.join(REPO, "queries")
+    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                           "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+               "dataset": {"customers": args.customers, "days": args.days, "seed": args.seed, "end": args.end},
+               "duckdb_version": duckdb.__version__}
+
+    out_cx = os.path.join(work, "out-cxpipe")
+    shutil.rmtree(out_cx, ignore_errors=True)
+    run = [args.cxpipe, "run", "--input", data, "--output", out_cx, "--date", args.end, "--queries", queries,
+           "--reports", os.path.join(REPO, "reports"), "--threads", str(args.threads)]
+    print("cxpipe ...", flush=True)
+    results["cxpipe"] = timed(run)
+    manifest = json.load(open(os.path.join(out_cx, "runs", args.end, "manifest.json")))
+    results["dataset"]["events"] = manifest["input"]["rows_read"]
+    results["dataset"]["bytes"] = manifest["input"]["bytes_read"]
+    results["cxpipe"]["phases_s"] = manifest["timings"]
+    results["cxpipe"]["models_s"] = {m["name"]: round(m["seconds"], 2) for m in manifest["models"]}
+
+    if args.memory_limit:
+        out_lim = os.path.join(work, "out-cxpipe-limited")
+        shutil.rmtree(out_lim, ignore_errors=True)
+        print(f"cxpipe --memory-limit {args.memory_limit} ...", flush=True)
+        limited = run[:]
+        limited[limited.index(out_cx)] = out_lim
+        results["cxpipe_memory_limited"] = timed(limited + ["--memory-limit", args.memory_limit])
+        results["cxpipe_memory_limited"]["limit"] = args.memory_limit
+
+    out_db = os.path.join(work, "out-duckdb")
+    shutil.rmtree(out_db, ignore_errors=True)
+    print("duckdb ...", flush=True)
+    results["duckdb"] = timed([sys.executable, os.path.join(HERE, "duckdb_run.py"), args.cxpipe, queries, data,
+                               out_db, args.end, str(args.threads)])
+    duck = json.load(open(os.path.join(out_db, "_duckdb.json")))
+    results["duckdb"]["models_s"] = {k: round(v, 2) for k, v in duck["timings"].items()}
+    results["duckdb"]["skipped_models"] = duck["skipped"]
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    agreement = {}
+    for table in CORE:
+        ours = rows(con, os.path.join(out_cx, "runs", args.end, "tables", table, "*.parquet"))
+        theirs_path = os.path.join(out_db, table + ".parquet")
+        theirs = rows(con, theirs_path) if os.path.exists(theirs_path) else None
+        agreement[table] = "equal" if ours == theirs else (
+            "missing in duckdb" if theirs is None else f"differs ({len(ours)} vs {len(theirs)} rows)")
+    results["agreement"] = agreement
+    cx, db = results["cxpipe"], results["duckdb"]
+    results["ratio_cxpipe_to_duckdb"] = {k: round(cx[k] / db[k], 2) for k in ("wall_s", "cpu_s", "peak_rss_mib")}
+
+    os.makedirs(work, exist_ok=True)
+    json.dump(results, open(os.path.join(work, "results.json"), "w"), indent=2)
+    print(f"\n{results['dataset']['events']:,} events, {args.days} days, {os.cpu_count()} cores")
+    print(f"{'':26}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}")
+    for name in ("cxpipe", "cxpipe_memory_limited", "duckdb"):
+        if name in results:
+            r = results[name]
+            print(f"{name:26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
+    r = results["ratio_cxpipe_to_duckdb"]
+    print(f"{'cxpipe / duckdb':26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
+    print("agreement:", ", ".join(f"{k} {v}" for k, v in agreement.items()))
+    print(f"written: {os.path.join(work, 'results.json')}")
+
+
+if __name__ == "__main__":
+    main()

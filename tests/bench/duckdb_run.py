@@ -1,0 +1,88 @@
+"""The same models, in DuckDB: runs queries/*.sql in cxpipe's dependency order on the same
+parquet files and writes each table model as parquet. Invoked by bench.py as its own process
+so its time and memory are measured alone.
+
+The three tables cxpipe provides are built here from the files directly, with the same
+normalisation cxpipe applies (CONTRACT.md §1); every model file is used as it is.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import duckdb
+
+
+def main():
+    cxpipe, queries, input_dir, out_dir, run_date, threads = sys.argv[1:7]
+    os.makedirs(out_dir, exist_ok=True)
+    listing = subprocess.run(
+        [cxpipe, "list", "--queries", queries], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    order = [(line.split()[0], line.split()[1]) for line in listing if line.strip()]
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set threads = {int(threads)}")
+    files = []
+    root = os.path.join(input_dir, "touchpoints")
+    for part in sorted(os.listdir(root)):
+        if part.startswith("date=") and part[5:] <= run_date:
+            for name in sorted(os.listdir(os.path.join(root, part))):
+                if name.endswith(".parquet"):
+                    path = os.path.join(root, part, name)
+                    files.append((path, part[5:], os.path.getsize(path)))
+    file_list = "[" + ", ".join(f"'{f[0]}'" for f in files) + "]"
+    con.execute(
+        f"""
+        create view raw_touchpoints as
+        select
+            cast(event_id as varchar) as event_id,
+            cast(occurred_at as timestamptz) as occurred_at,
+            cast(anonymous_id as varchar) as anonymous_id,
+            cast(channel as varchar) as channel,
+            cast(touchpoint as varchar) as touchpoint,
+            cast(customer_id as varchar) as customer_id,
+            cast(session_id as varchar) as session_id,
+            cast(revenue as double) as revenue,
+            cast(nps as double) as nps,
+            cast(csat as double) as csat,
+            cast(ces as double) as ces,
+            cast(comment as varchar) as comment,
+            cast(duration_s as double) as duration_s,
+            cast(country as varchar) as country,
+            cast(properties as varchar) as properties,
+            cast(date as date) as arrival_date,
+            filename as source_file
+        from read_parquet({file_list}, hive_partitioning = true, filename = true)
+        """
+    )
+    con.execute(
+        f"create table run_context as select date '{run_date}' as run_date, "
+        f"cast(date '{run_date}' + interval 1 day as timestamptz) as run_end"
+    )
+    con.execute("create table input_files (path varchar, arrival_date date, bytes bigint, rows bigint)")
+    con.executemany("insert into input_files values (?, ?, ?, 0)", [(p, d, b) for p, d, b in files])
+
+    timings, skipped = {}, {}
+    for name, materialized in order:
+        sql = open(os.path.join(queries, f"{name}.sql")).read()
+        started = time.time()
+        try:
+            if materialized == "view":
+                con.execute(f"create view {name} as {sql}")
+            else:
+                con.execute(f"create table {name} as {sql}")
+                con.execute(
+                    f"copy {name} to '{os.path.join(out_dir, name + '.parquet')}' (format parquet, compression zstd)"
+                )
+        except duckdb.Error as e:
+            skipped[name] = str(e).splitlines()[0]
+        timings[name] = time.time() - started
+    json.dump({"timings": timings, "skipped": skipped}, open(os.path.join(out_dir, "_duckdb.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
