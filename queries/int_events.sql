@@ -3,7 +3,7 @@
 --                (int_identities), else null (a prospect);
 --   person_id:   the customer, or for prospects the anonymous id (for the journey funnel);
 --   is_active:   counts as activity (everything but ad_impression and email_open).
--- materialized: view
+-- materialized: intermediate
 select
     t.event_id,
     t.occurred_at,

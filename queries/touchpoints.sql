@@ -1,6 +1,6 @@
 -- touchpoints: one row per valid event, counted once. A duplicate event_id keeps its first
 -- arrival (earliest arrival_date, then file); every metric reads events from here.
--- materialized: view
+-- materialized: intermediate
 with ranked as (
     select
         *,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use serde::Serialize;
 use serde_json::json;
 
@@ -43,12 +43,14 @@ impl ModelRun {
     }
 }
 
-/// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging` and
-/// registered from there for their dependents.
+/// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging`,
+/// intermediates to `<name>/<file_name>` below `work`, and registered from there for their
+/// dependents.
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Project,
     staging: &Location,
+    work: &Location,
     file_name: &str,
     log: &Log,
 ) -> Vec<ModelRun> {
@@ -65,7 +67,7 @@ pub async fn run_models(
             .map(String::as_str)
             .collect();
         let (state, rows, error) = if blocked.is_empty() {
-            match run_model(ctx, model, staging, file_name).await {
+            match run_model(ctx, model, staging, work, file_name).await {
                 Ok(rows) => (Status::Ok, rows, None),
                 Err(e) => (
                     Status::Failed,
@@ -129,6 +131,7 @@ async fn run_model(
     ctx: &SessionContext,
     model: &Model,
     staging: &Location,
+    work: &Location,
     file_name: &str,
 ) -> Result<Option<u64>> {
     let df = ctx.sql(&model.sql).await?;
@@ -138,16 +141,29 @@ async fn run_model(
             Ok(None)
         }
         Materialized::Table => {
-            let dir = staging.path(&format!("tables/{}", model.name));
-            let stream = df.execute_stream().await?;
-            let rows =
-                outputs::write_parquet(staging, &dir.clone().join(file_name), stream).await?;
-            let url = format!("{}/", staging.url_of(&dir));
-            ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
-                .await?;
-            Ok(Some(rows))
+            write_and_register(ctx, model, df, staging, "tables", file_name).await
         }
+        Materialized::Intermediate => write_and_register(ctx, model, df, work, "", file_name).await,
     }
+}
+
+/// Streams the model's rows to `<below>/<folder>/<name>/<file_name>` and registers that folder
+/// under the model's name, so dependents read the written rows instead of recomputing them.
+async fn write_and_register(
+    ctx: &SessionContext,
+    model: &Model,
+    df: DataFrame,
+    below: &Location,
+    folder: &str,
+    file_name: &str,
+) -> Result<Option<u64>> {
+    let dir = below.path(&format!("{folder}/{}", model.name));
+    let stream = df.execute_stream().await?;
+    let rows = outputs::write_parquet(below, &dir.clone().join(file_name), stream).await?;
+    let url = format!("{}/", below.url_of(&dir));
+    ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
+        .await?;
+    Ok(Some(rows))
 }
 
 /// DataFusion nests context; the innermost message is what the analyst needs, on one line.

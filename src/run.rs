@@ -225,7 +225,9 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let staging_rel = format!("_staging/{run_date}/{run_id}");
     let staging = output.join(&staging_rel);
     let file_name = format!("part-{run_id}.parquet");
-    let models = execute::run_models(&ctx, project, &staging, &file_name, log).await;
+    let work = WorkDir::create(run_id)?;
+    let models =
+        execute::run_models(&ctx, project, &staging, &work.location, &file_name, log).await;
     lap("models", &mut timings);
     let ok: BTreeSet<&str> = models
         .iter()
@@ -403,6 +405,26 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     Ok(summary)
 }
 
+/// Local scratch space for intermediate models, removed when the run ends (also on error).
+struct WorkDir {
+    path: std::path::PathBuf,
+    location: Location,
+}
+
+impl WorkDir {
+    fn create(run_id: &str) -> Result<WorkDir> {
+        let path = std::env::temp_dir().join(format!("cxpipe-work-{run_id}"));
+        let location = Location::parse(&path.display().to_string(), true)?;
+        Ok(WorkDir { path, location })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 /// With selectors, the project narrowed to the selected models and everything they need, and
 /// the selected names (whose tests run); without, the whole project.
 fn select(project: Project, selectors: &[String]) -> Result<(Project, Option<BTreeSet<String>>)> {
@@ -454,12 +476,15 @@ pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
     let mut ok = BTreeSet::new();
     for model in &project.models {
         let registered = match model.materialized {
-            crate::project::Materialized::View => match ctx.sql(&model.sql).await {
-                Ok(df) => ctx
-                    .register_table(model.name.as_str(), df.into_view())
-                    .map(|_| ()),
-                Err(e) => Err(e),
-            },
+            // Intermediates are not published: recompute them, as views.
+            crate::project::Materialized::View | crate::project::Materialized::Intermediate => {
+                match ctx.sql(&model.sql).await {
+                    Ok(df) => ctx
+                        .register_table(model.name.as_str(), df.into_view())
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                }
+            }
             crate::project::Materialized::Table => {
                 let url = format!(
                     "{}/",

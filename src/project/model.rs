@@ -14,9 +14,12 @@ use super::data_tests::{self, DataTest, Severity};
 pub enum Materialized {
     /// Computed once, written under `tables/<name>/`, read by dependents from there.
     Table,
-    /// Not computed on its own: dependents inline its SQL (for wide row-level steps that would
-    /// be wasteful to write out every night).
+    /// Not computed on its own: dependents inline its SQL (for cheap row-level steps).
     View,
+    /// Computed once per run and kept as parquet on local disk for its dependents, but not
+    /// published: for wide row-level steps that many models read (clean events) and that would
+    /// be wasteful to recompute per reader or to write out every night.
+    Intermediate,
 }
 
 #[derive(Debug, Clone)]
@@ -164,10 +167,13 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
             materialized = match value.trim() {
                 "table" => Materialized::Table,
                 "view" => Materialized::View,
+                "intermediate" => Materialized::Intermediate,
                 other => {
                     return Err((
                         index + 1,
-                        format!("unknown materialization '{other}'; use `table` or `view`"),
+                        format!(
+                            "unknown materialization '{other}'; use `table`, `intermediate` or `view`"
+                        ),
                     ));
                 }
             };

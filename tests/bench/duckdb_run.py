@@ -73,6 +73,8 @@ def main():
         try:
             if materialized == "view":
                 con.execute(f"create view {name} as {sql}")
+            elif materialized == "intermediate":
+                con.execute(f"create table {name} as {sql}")
             else:
                 con.execute(f"create table {name} as {sql}")
                 con.execute(
