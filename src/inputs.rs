@@ -87,7 +87,7 @@ const COLUMNS: [ColumnSpec; 15] = [
 impl Kind {
     fn canonical(self) -> DataType {
         match self {
-            Kind::Text | Kind::Id => DataType::Utf8View,
+            Kind::Text | Kind::Id => DataType::Utf8,
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Kind::Number | Kind::Score => DataType::Float64,
         }
@@ -128,7 +128,7 @@ pub fn raw_schema() -> SchemaRef {
         .map(|c| Field::new(c.name, c.kind.canonical(), true))
         .collect();
     fields.push(Field::new("arrival_date", DataType::Date32, false));
-    fields.push(Field::new("source_file", DataType::Utf8View, false));
+    fields.push(Field::new("source_file", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -369,7 +369,7 @@ fn file_schema() -> SchemaRef {
 fn partition_fields() -> Vec<FieldRef> {
     vec![
         Arc::new(Field::new("arrival_date", DataType::Date32, false)),
-        Arc::new(Field::new("source_file", DataType::Utf8View, false)),
+        Arc::new(Field::new("source_file", DataType::Utf8, false)),
     ]
 }
 
@@ -412,7 +412,7 @@ impl TableProvider for TouchpointsTable {
         for (location, bytes, date, shown) in files {
             let file = PartitionedFile::new(location.clone(), *bytes).with_partition_values(vec![
                 ScalarValue::Date32(Some(days_since_epoch(*date))),
-                ScalarValue::Utf8View(Some(shown.clone())),
+                ScalarValue::Utf8(Some(shown.clone())),
             ]);
             if let Some(group) = groups.iter_mut().min_by_key(|(size, _)| *size) {
                 group.0 += bytes;

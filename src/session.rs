@@ -7,6 +7,7 @@ use arrow::array::{Date32Array, RecordBatch, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -24,10 +25,15 @@ pub struct SessionSettings {
 /// A session for one run date.
 pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<SessionContext> {
     let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(limit) = settings.memory_limit {
-        runtime = runtime.with_memory_limit(limit, 1.0);
-    }
     let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(limit) = settings.memory_limit {
+        // A fair pool gives every spilling operator its share, so one sort cannot starve the
+        // next; the merge reservation is scaled down so small limits still leave room to sort.
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        let execution = &mut config.options_mut().execution;
+        execution.sort_spill_reservation_bytes =
+            (limit / 32).min(execution.sort_spill_reservation_bytes);
+    }
     // Positions of SQL elements, so planning errors can point at file:line:col.
     config.options_mut().sql_parser.collect_spans = true;
     if let Some(partitions) = settings.target_partitions {

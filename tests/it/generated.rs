@@ -111,37 +111,64 @@ fn poor_first_experiences_retain_worse_than_good_ones() {
     );
 }
 
+/// Every core table of the run in `output`, all columns, in order.
+fn snapshot(output: &std::path::Path) -> Vec<Vec<String>> {
+    CORE_TABLES
+        .iter()
+        .map(|t| {
+            let dir = output.join(format!("runs/{END}/tables/{t}"));
+            let columns = columns_of(&dir);
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            read_table(&dir, &columns)
+        })
+        .collect()
+}
+
+const CORE_TABLES: [&str; 9] = [
+    "customer_experience",
+    "retention_monthly",
+    "experience_retention",
+    "engagement_tiers",
+    "stickiness_daily",
+    "lifecycle_weekly",
+    "experience_quality_monthly",
+    "journey_funnel",
+    "data_quality",
+];
+
+#[test]
+fn a_memory_limited_run_spills_and_equals_an_unlimited_one() {
+    let p = generated_project("300");
+    run(&p);
+    let limited = p.dir.path().join("limited");
+    let (input, output) = (
+        p.input().display().to_string(),
+        limited.display().to_string(),
+    );
+    // Far below what the run holds unlimited: sorts and aggregations spill to disk.
+    cxpipe_ok(&[
+        "run",
+        "--input",
+        &input,
+        "--output",
+        &output,
+        "--date",
+        END,
+        "--memory-limit",
+        "32MiB",
+    ]);
+    assert_eq!(snapshot(&limited), snapshot(&p.output()));
+}
+
 #[test]
 fn running_the_same_date_twice_gives_identical_tables() {
     let p = generated_project("300");
     run(&p);
-    let tables = [
-        "customer_experience",
-        "retention_monthly",
-        "experience_retention",
-        "engagement_tiers",
-        "stickiness_daily",
-        "lifecycle_weekly",
-        "experience_quality_monthly",
-        "journey_funnel",
-        "data_quality",
-    ];
-    let snapshot = |p: &TestProject| -> Vec<Vec<String>> {
-        tables
-            .iter()
-            .map(|t| {
-                let dir = p.run_dir(END).join(format!("tables/{t}"));
-                let columns = columns_of(&dir);
-                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-                read_table(&dir, &columns)
-            })
-            .collect()
-    };
-    let first = snapshot(&p);
+    let first = snapshot(&p.output());
     assert!(
         first.iter().all(|rows| !rows.is_empty()),
         "every core table has rows"
     );
     run(&p);
-    assert_eq!(snapshot(&p), first);
+    assert_eq!(snapshot(&p.output()), first);
 }
