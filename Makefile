@@ -28,5 +28,13 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	@! grep -rn --include='*.rs' -E '\b(dbg|todo|unimplemented)!' src tests || (echo "remove dbg!/todo!/unimplemented! before committing"; exit 1)
 
+# cxpipe against DuckDB on the same SQL and files (release build; DuckDB from PyPI).
+# BENCH_ARGS="--customers 85000" for a larger dataset, "--memory-limit 1GiB" for a bounded run.
+BENCH_ARGS ?= --memory-limit 1GiB
+bench:
+	$(CARGO) build --release --bin cxpipe
+	python3 -m pip install --quiet 'duckdb==2.0.1'
+	python3 tests/bench/bench.py $(BENCH_ARGS)
+
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -59,7 +59,8 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--memory-limit", default=None, help="also run cxpipe with this --memory-limit")
-    ap.add_argument("--cxpipe", default=os.path.join(REPO, "target", "release", "cxpipe"))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    ap.add_argument("--cxpipe", default=os.path.join(target, "release", "cxpipe"))
     args = ap.parse_args()
 
     work = os.path.join(REPO, "target", "bench")
