@@ -119,6 +119,10 @@ pub struct RunArgs {
     /// downstream), +NAME (and upstream). Repeat or separate with commas.
     #[arg(long, short = 's')]
     pub select: Vec<String>,
+    /// Read every input file and rebuild the stored state, even when the state of an earlier
+    /// night would let the run read only the files that arrived since.
+    #[arg(long)]
+    pub full_refresh: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

@@ -44,6 +44,7 @@ pub fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let date = args.date.as_deref().map(parse_date).transpose()?;
     let mut config = layers(&args.settings)?.run_config(date, yesterday())?;
     config.select = args.select.clone();
+    config.full_refresh = args.full_refresh;
     Ok(config)
 }
 

@@ -218,6 +218,7 @@ impl Layers {
                 .unwrap_or(LogFormat::Text),
             fault: std::env::var("CXPIPE_TEST_FAULT").ok(),
             select: Vec::new(),
+            full_refresh: false,
         })
     }
 
@@ -334,6 +335,8 @@ pub struct RunConfig {
     pub fault: Option<String>,
     /// `--select`: run only these models (and what they need), into `dev/<R>/`.
     pub select: Vec<String>,
+    /// `--full-refresh`: read every input file even when stored state would allow less.
+    pub full_refresh: bool,
 }
 
 impl RunConfig {
@@ -353,6 +356,7 @@ impl RunConfig {
             log_format: LogFormat::Text,
             fault: None,
             select: Vec::new(),
+            full_refresh: false,
         }
     }
 }

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use datafusion::common::JoinType;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
 
@@ -13,6 +14,7 @@ use crate::error::Result;
 use crate::log::Log;
 use crate::outputs;
 use crate::project::{Materialized, Model, Project};
+use crate::state::{INGEST_KEY, INGEST_MODEL, IngestTarget};
 use crate::storage::Location;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,13 +47,15 @@ impl ModelRun {
 
 /// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging`,
 /// intermediates to `<name>/<file_name>` below `work`, and registered from there for their
-/// dependents.
+/// dependents. With an `ingest` target, the ingest model's rows go to the state instead (see
+/// [`crate::state`]).
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Project,
     staging: &Location,
     work: &Location,
     file_name: &str,
+    ingest: Option<&IngestTarget>,
     log: &Log,
 ) -> Vec<ModelRun> {
     let mut status: HashMap<String, Status> = HashMap::new();
@@ -67,7 +71,11 @@ pub async fn run_models(
             .map(String::as_str)
             .collect();
         let (state, rows, error) = if blocked.is_empty() {
-            match run_model(ctx, model, staging, work, file_name).await {
+            let ran = match ingest.filter(|_| model.name == INGEST_MODEL) {
+                Some(target) => run_ingest(ctx, model, target).await,
+                None => run_model(ctx, model, staging, work, file_name).await,
+            };
+            match ran {
                 Ok(rows) => (Status::Ok, rows, None),
                 Err(e) => (
                     Status::Failed,
@@ -163,6 +171,38 @@ async fn write_and_register(
     let url = format!("{}/", below.url_of(&dir));
     ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
         .await?;
+    Ok(Some(rows))
+}
+
+/// The ingest model over the rows read in this run, less those whose key is already stored,
+/// written as a new state part; the model's name then stands for stored and new rows together.
+async fn run_ingest(
+    ctx: &SessionContext,
+    model: &Model,
+    target: &IngestTarget,
+) -> Result<Option<u64>> {
+    let mut df = ctx.sql(&model.sql).await?;
+    if !target.stored.is_empty() {
+        let stored_keys = ctx
+            .read_parquet(target.stored.clone(), ParquetReadOptions::default())
+            .await?
+            .select(vec![col(INGEST_KEY)])?;
+        df = df.join(
+            stored_keys,
+            JoinType::LeftAnti,
+            &[INGEST_KEY],
+            &[INGEST_KEY],
+            None,
+        )?;
+    }
+    let stream = df.execute_stream().await?;
+    let rows = outputs::write_parquet(&target.output, &target.part, stream).await?;
+    let mut parts = target.stored.clone();
+    parts.push(target.output.url_of(&target.part));
+    let all = ctx
+        .read_parquet(parts, ParquetReadOptions::default())
+        .await?;
+    ctx.register_table(model.name.as_str(), all.into_view())?;
     Ok(Some(rows))
 }
 

@@ -28,7 +28,7 @@ use parquet::arrow::ParquetRecordBatchStreamBuilder;
 // DataFusion 55's own examples use, and it does exactly one ranged read for the footer.
 #[allow(deprecated)]
 use parquet::arrow::async_reader::ParquetObjectReader;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::storage::Location;
@@ -141,10 +141,37 @@ pub struct InputFile {
     pub bytes: u64,
     /// From the footer; filled in by [`inspect`].
     pub rows: u64,
+    /// The store's version of the object (e-tag and modification time): a file rewritten in
+    /// place is not the file an earlier run read.
+    pub version: String,
     #[serde(skip)]
     location: Path,
     #[serde(skip)]
     schema: Option<SchemaRef>,
+}
+
+impl InputFile {
+    /// The file as listed in `input_files` and kept in the incremental state.
+    pub fn row(&self) -> FileRow {
+        FileRow {
+            path: self.path.clone(),
+            arrival_date: self.arrival_date,
+            bytes: self.bytes,
+            rows: self.rows,
+            version: self.version.clone(),
+        }
+    }
+}
+
+/// One row of `input_files`: a file a run's tables are computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRow {
+    pub path: String,
+    pub arrival_date: NaiveDate,
+    pub bytes: u64,
+    pub rows: u64,
+    /// Not in the table: the store's version, to notice a file rewritten in place.
+    pub version: String,
 }
 
 /// What the run found under `<input>/touchpoints/`.
@@ -201,6 +228,11 @@ pub async fn discover(input: &Location, run_date: NaiveDate) -> Result<Discovery
                     path: o.location.to_string(),
                     bytes: o.size,
                     rows: 0,
+                    version: format!(
+                        "{}@{}",
+                        o.e_tag.as_deref().unwrap_or(""),
+                        o.last_modified.to_rfc3339()
+                    ),
                     location: o.location,
                     schema: None,
                 })
@@ -336,7 +368,8 @@ fn check_schema(schema: &Schema) -> Result<(), String> {
 /// `source_file` as per-file partition values.
 pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile]) -> Result<()> {
     input.register(ctx);
-    ctx.register_table(FILES_TABLE, files_table(files)?)?;
+    let rows: Vec<FileRow> = files.iter().map(InputFile::row).collect();
+    ctx.register_table(FILES_TABLE, files_table(&rows)?)?;
     let store_url = ObjectStoreUrl::parse(input.url_of(&Path::default()).trim_end_matches('/'))?;
     let table = TouchpointsTable {
         store_url,
@@ -433,8 +466,8 @@ impl TableProvider for TouchpointsTable {
     }
 }
 
-/// The `input_files` table: one row per file read.
-pub fn files_table(files: &[InputFile]) -> Result<Arc<MemTable>> {
+/// The `input_files` table: one row per file the tables are computed from.
+pub fn files_table(files: &[FileRow]) -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("path", DataType::Utf8, false),
         Field::new("arrival_date", DataType::Date32, false),

@@ -21,6 +21,7 @@ pub mod project;
 pub mod report;
 pub mod run;
 pub mod session;
+pub mod state;
 pub mod storage;
 pub mod verify;
 

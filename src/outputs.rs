@@ -90,14 +90,27 @@ async fn list_relative(location: &Location, prefix: &Path) -> Result<Vec<String>
     Ok(relative)
 }
 
+/// Deletes one object; one already gone is fine.
+pub async fn delete(location: &Location, path: &Path) -> Result<()> {
+    match location.store().delete(path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(Error::output(location.url_of(path), e)),
+    }
+}
+
+/// Every object below `prefix`.
+pub async fn list(location: &Location, prefix: &Path) -> Result<Vec<Path>> {
+    Ok(list_relative(location, prefix)
+        .await?
+        .iter()
+        .map(|relative| join(prefix, relative))
+        .collect())
+}
+
 /// Deletes every object below `prefix`.
 pub async fn delete_all(location: &Location, prefix: &Path) -> Result<()> {
     for relative in list_relative(location, prefix).await? {
-        let path = join(prefix, &relative);
-        match location.store().delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(Error::output(location.url_of(&path), e)),
-        }
+        delete(location, &join(prefix, &relative)).await?;
     }
     Ok(())
 }
@@ -155,11 +168,7 @@ pub async fn publish(
     put(output, &run_dir.clone().join("manifest.json"), manifest).await?;
     for relative in list_relative(output, run_dir).await? {
         if !keep.contains(relative.as_str()) && relative != "manifest.json" {
-            let path = join(run_dir, &relative);
-            match output.store().delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(Error::output(output.url_of(&path), e)),
-            }
+            delete(output, &join(run_dir, &relative)).await?;
         }
     }
     delete_all(output, staging).await?;

@@ -20,6 +20,7 @@ use crate::outputs::{self, Latest};
 use crate::project::Project;
 use crate::report::{self, Templates};
 use crate::session;
+use crate::state::{self, IngestTarget, Mode, StateSummary};
 use crate::storage::Location;
 use crate::verify::{self, TestRun};
 
@@ -43,6 +44,8 @@ pub struct Manifest {
     pub models: Vec<ModelRun>,
     pub tests: Vec<TestRun>,
     pub report: ReportSummary,
+    /// Incremental or full, and whether this run's state was kept for the next.
+    pub state: StateSummary,
     /// Seconds per phase.
     pub timings: BTreeMap<&'static str, f64>,
 }
@@ -190,6 +193,36 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     outputs::delete_all(output, &output.path("_staging")).await?;
 
     let mut discovery = inputs::discover(input, run_date).await?;
+    let planning = state::Planning {
+        output,
+        input,
+        project,
+        run_date,
+        full_refresh: config.full_refresh,
+        selecting: selected.is_some(),
+    };
+    let (mode, to_read) = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
+    discovery.files = to_read;
+    match &mode {
+        Mode::Incremental { since } => log.info(
+            "state",
+            &format!(
+                "incremental: {} files ingested up to {} are stored; reading {} new",
+                since.files.len(),
+                since.run_date,
+                discovery.files.len()
+            ),
+            &[
+                ("mode", json!("incremental")),
+                ("since", json!(since.run_date)),
+            ],
+        ),
+        Mode::Full { reason, .. } => log.info(
+            "state",
+            &format!("full refresh: {reason}"),
+            &[("mode", json!("full")), ("reason", json!(reason))],
+        ),
+    }
     let bad = inputs::inspect(input, &mut discovery.files).await;
     let mut skipped_files = Vec::new();
     for (file, error) in bad {
@@ -221,14 +254,32 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
 
     let ctx = session::context(&config.session, run_date)?;
     inputs::register(&ctx, input, &discovery.files).await?;
+    if let Mode::Incremental { since } = &mode {
+        state::register_earlier(&ctx, since, &discovery.files)?;
+    }
     output.register(&ctx);
     let staging_rel = format!("_staging/{run_date}/{run_id}");
     let staging = output.join(&staging_rel);
     let file_name = format!("part-{run_id}.parquet");
     let work = WorkDir::create(run_id)?;
-    let models =
-        execute::run_models(&ctx, project, &staging, &work.location, &file_name, log).await;
+    let ingest = mode
+        .keeps_state()
+        .then(|| IngestTarget::new(output, &mode, run_id));
+    let models = execute::run_models(
+        &ctx,
+        project,
+        &staging,
+        &work.location,
+        &file_name,
+        ingest.as_ref(),
+        log,
+    )
+    .await;
     lap("models", &mut timings);
+    let keep = match &ingest {
+        Some(_) => settled_counters(&ctx, &models, run_date).await,
+        None => Err("this run does not keep state".to_string()),
+    };
     let ok: BTreeSet<&str> = models
         .iter()
         .filter(|m| m.ok())
@@ -323,6 +374,10 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
             path: format!("{run_dir_rel}/{}", report::ENTRY),
             error: report_error,
         },
+        state: StateSummary {
+            kept: keep.is_ok(),
+            ..mode.summary()
+        },
         timings,
     };
     manifest.finished_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -347,6 +402,9 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         config.fault.as_deref(),
     )
     .await?;
+    if let Some(target) = &ingest {
+        keep_state(target, keep, &mode, scope, &manifest.input.files).await;
+    }
 
     let count = |s: Status| manifest.models.iter().filter(|m| m.status == s).count();
     let summary = RunSummary {
@@ -403,6 +461,66 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         });
     }
     Ok(summary)
+}
+
+/// The input counters to store with this run's rows, or why its rows cannot be kept: a model
+/// they need failed, or some rows read are stamped after the run's day.
+async fn settled_counters(
+    ctx: &datafusion::prelude::SessionContext,
+    models: &[ModelRun],
+    run_date: NaiveDate,
+) -> std::result::Result<state::Ingested, String> {
+    for name in [state::INGEST_MODEL, state::COUNTERS_MODEL] {
+        if !models.iter().any(|m| m.name == name && m.ok()) {
+            return Err(format!("{name} did not run"));
+        }
+    }
+    match state::future_rows(ctx, run_date).await {
+        Ok(0) => {}
+        Ok(n) => {
+            return Err(format!(
+                "{n} rows read are stamped after {run_date}; their files are read again next run"
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    state::counters(ctx).await.map_err(|e| e.to_string())
+}
+
+/// Commits this run's rows as the state for the next run, or discards them; either way the run
+/// itself has succeeded or failed already, so problems here are warnings.
+async fn keep_state(
+    target: &IngestTarget,
+    keep: std::result::Result<state::Ingested, String>,
+    mode: &Mode,
+    scope: &Scope<'_>,
+    read: &[InputFile],
+) {
+    let outcome = match keep {
+        Ok(ingested) => state::commit(state::Commit {
+            output: scope.output,
+            input: scope.input,
+            project: scope.project,
+            run_date: scope.config.run_date,
+            run_id: scope.run_id,
+            mode,
+            read,
+            ingested,
+        })
+        .await
+        .map_err(|e| e.to_string()),
+        Err(reason) => {
+            let _ = target.discard().await;
+            Err(reason)
+        }
+    };
+    if let Err(reason) = outcome {
+        scope.log.warn(
+            "state",
+            &format!("state not kept: {reason}; the next run reads from the last kept state"),
+            &[("reason", json!(reason))],
+        );
+    }
 }
 
 /// Local scratch space for intermediate models, removed when the run ends (also on error).

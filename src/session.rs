@@ -41,6 +41,11 @@ pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<Sessio
     }
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     ctx.register_table("run_context", run_context(run_date)?)?;
+    // Zeros unless an incremental run continues from stored state.
+    ctx.register_table(
+        crate::state::EARLIER_TABLE,
+        crate::state::earlier_table(crate::state::Ingested::default())?,
+    )?;
     Ok(ctx)
 }
 

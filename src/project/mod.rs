@@ -18,10 +18,11 @@ pub use model::{Materialized, Model, locate_word};
 use crate::error::{Error, Result};
 
 /// Tables the pipeline provides to every model (not files in `queries/`).
-pub const SOURCES: [&str; 3] = [
+pub const SOURCES: [&str; 4] = [
     crate::inputs::RAW_TABLE,
     crate::inputs::FILES_TABLE,
     "run_context",
+    crate::state::EARLIER_TABLE,
 ];
 
 /// The loaded project: models in run order, and singular tests.

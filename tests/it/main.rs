@@ -2,6 +2,7 @@
 
 mod analyst;
 mod generated;
+mod incremental;
 mod metrics;
 mod operations;
 mod pipeline;

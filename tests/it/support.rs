@@ -448,3 +448,39 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Every table of the run for `run_date` in `output`: name -> all columns, rows sorted (two runs
+/// may write equal tables in different row order where the SQL does not order them).
+pub fn run_tables(output: &Path, run_date: &str) -> BTreeMap<String, Vec<String>> {
+    let tables = output.join(format!("runs/{run_date}/tables"));
+    let mut names: Vec<String> = std::fs::read_dir(&tables)
+        .unwrap_or_else(|e| panic!("list {}: {e}", tables.display()))
+        .map(|entry| {
+            entry
+                .expect("table folder")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let dir = tables.join(&name);
+            let columns = columns_of(&dir);
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let mut rows = read_table(&dir, &columns);
+            rows.sort();
+            (name, rows)
+        })
+        .collect()
+}
+
+/// The manifest of the run for `run_date` in `output`.
+pub fn manifest(output: &Path, run_date: &str) -> serde_json::Value {
+    let path = output.join(format!("runs/{run_date}/manifest.json"));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("manifest is JSON")
+}

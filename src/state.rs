@@ -1,0 +1,410 @@
+//! Incremental state: what earlier runs ingested, kept under `<output>/state/` so that a nightly
+//! run reads only the files that arrived since, instead of a year of raw touchpoints.
+//!
+//! The state holds the ingest model's rows (`touchpoints`: valid events, each counted once) as
+//! parquet parts, the list of input files they came from, and the input counters `data_quality`
+//! needs (`earlier_inputs`). A run for R uses it when it was written by a run for an earlier day,
+//! from the same input, by the same ingest SQL, and every file it lists is still there unchanged;
+//! the files that are new all arrived after the state's day. Then only the new files are read,
+//! their valid rows whose `event_id` is already stored are duplicates (the stored copy arrived
+//! first), and every model downstream of `touchpoints` runs as usual over stored + new rows, so
+//! the tables equal a from-scratch run's. Anything else is a full refresh, with the reason logged.
+//!
+//! A run whose files hold events stamped after its day does not write state: those rows turn
+//! valid on a later day, so the next run reads those files again as new.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::inputs::{self, FileRow, InputFile};
+use crate::outputs;
+use crate::project::Project;
+use crate::storage::Location;
+
+/// The model whose rows are stored: every valid event, counted once.
+pub const INGEST_MODEL: &str = "touchpoints";
+/// Its key: a new row whose key is already stored is a duplicate.
+pub const INGEST_KEY: &str = "event_id";
+/// The model whose counters (rows read, dropped, valid) are carried from run to run.
+pub const COUNTERS_MODEL: &str = "data_quality";
+/// The SQL name of the counters of files ingested by earlier runs (zeros on a full refresh).
+pub const EARLIER_TABLE: &str = "earlier_inputs";
+
+const STATE_DIR: &str = "state";
+const STATE_FILE: &str = "state/state.json";
+const FORMAT: u32 = 1;
+
+/// Input counters of the files the stored rows came from.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ingested {
+    pub rows_read: i64,
+    pub dropped_invalid: i64,
+    pub valid_rows: i64,
+}
+
+/// `state/state.json`: the commit point of the state; parts it does not list are debris.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    pub run_date: NaiveDate,
+    pub run_id: String,
+    pub input: String,
+    pub fingerprint: String,
+    pub files: Vec<FileRow>,
+    /// Parquet parts of the ingest model, relative to the output.
+    pub parts: Vec<String>,
+    pub ingested: Ingested,
+}
+
+/// How a run computes the ingest model.
+#[derive(Debug)]
+pub enum Mode {
+    /// Read only `new_files`; add to the stored rows of `since`.
+    Incremental { since: State },
+    /// Read every file. `keeps_state`: the run may replace the state when it ends.
+    Full { reason: String, keeps_state: bool },
+}
+
+/// What the manifest says about the state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateSummary {
+    pub mode: &'static str,
+    /// Why a run was a full refresh.
+    pub reason: Option<String>,
+    /// The day of the state an incremental run continued from.
+    pub since: Option<NaiveDate>,
+    /// Files already ingested by earlier runs and not read again.
+    pub files_reused: usize,
+    /// Whether this run's rows and files were kept as the state for the next run.
+    pub kept: bool,
+}
+
+impl Mode {
+    pub fn summary(&self) -> StateSummary {
+        match self {
+            Mode::Incremental { since } => StateSummary {
+                mode: "incremental",
+                reason: None,
+                since: Some(since.run_date),
+                files_reused: since.files.len(),
+                kept: false,
+            },
+            Mode::Full { reason, .. } => StateSummary {
+                mode: "full",
+                reason: Some(reason.clone()),
+                since: None,
+                files_reused: 0,
+                kept: false,
+            },
+        }
+    }
+
+    pub fn keeps_state(&self) -> bool {
+        matches!(
+            self,
+            Mode::Incremental { .. }
+                | Mode::Full {
+                    keeps_state: true,
+                    ..
+                }
+        )
+    }
+}
+
+/// What a run needs to decide on and to write the state.
+pub struct Planning<'a> {
+    pub output: &'a Location,
+    pub input: &'a Location,
+    pub project: &'a Project,
+    pub run_date: NaiveDate,
+    pub full_refresh: bool,
+    /// A `--select` run: never reads or writes state.
+    pub selecting: bool,
+}
+
+/// Decides between an incremental run and a full refresh, and which discovered files to read:
+/// on an incremental run, the files the state does not list.
+pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<(Mode, Vec<InputFile>)> {
+    let full = |reason: &str, keeps_state: bool| Mode::Full {
+        reason: reason.to_string(),
+        keeps_state,
+    };
+    if p.selecting {
+        return Ok((full("a selection runs from scratch", false), discovered));
+    }
+    if p.project.model(INGEST_MODEL).is_none() || p.project.model(COUNTERS_MODEL).is_none() {
+        let reason = format!("the project has no {INGEST_MODEL} or {COUNTERS_MODEL} model");
+        return Ok((full(&reason, false), discovered));
+    }
+    let state = match load(p.output).await {
+        Ok(Some(state)) => state,
+        Ok(None) => return Ok((full("no state yet", true), discovered)),
+        Err(e) => return Ok((full(&format!("state unreadable ({e})"), true), discovered)),
+    };
+    let mode = if state.run_date > p.run_date {
+        // A backfill: the state stays with the newer day.
+        full(
+            &format!("the state is of a later day, {}", state.run_date),
+            false,
+        )
+    } else if state.run_date == p.run_date {
+        full("a rerun of the state's day", true)
+    } else if p.full_refresh {
+        full("--full-refresh", true)
+    } else if state.format != FORMAT || state.input != p.input.to_string() {
+        full("the state was written for another input or version", true)
+    } else if state.fingerprint != fingerprint(p.project) {
+        full(
+            &format!("the SQL of {INGEST_MODEL} or {COUNTERS_MODEL} (or what they read) changed"),
+            true,
+        )
+    } else if let Some(problem) = unusable(&state, &discovered) {
+        full(&problem, true)
+    } else {
+        Mode::Incremental { since: state }
+    };
+    let to_read = match &mode {
+        Mode::Incremental { since } => {
+            let known: BTreeSet<&str> = since.files.iter().map(|f| f.path.as_str()).collect();
+            discovered
+                .into_iter()
+                .filter(|f| !known.contains(f.path.as_str()))
+                .collect()
+        }
+        Mode::Full { .. } => discovered,
+    };
+    Ok((mode, to_read))
+}
+
+/// Why the stored rows no longer describe the files as they are now, if they do not.
+fn unusable(state: &State, discovered: &[InputFile]) -> Option<String> {
+    let now: BTreeMap<&str, (u64, &str)> = discovered
+        .iter()
+        .map(|f| (f.path.as_str(), (f.bytes, f.version.as_str())))
+        .collect();
+    for file in &state.files {
+        match now.get(file.path.as_str()) {
+            None => return Some(format!("{} is gone since {}", file.path, state.run_date)),
+            Some(&(bytes, version)) if bytes != file.bytes || version != file.version => {
+                return Some(format!("{} changed since {}", file.path, state.run_date));
+            }
+            Some(_) => {}
+        }
+    }
+    let known: BTreeSet<&str> = state.files.iter().map(|f| f.path.as_str()).collect();
+    discovered
+        .iter()
+        .find(|f| !known.contains(f.path.as_str()) && f.arrival_date <= state.run_date)
+        .map(|f| {
+            format!(
+                "{} landed in a partition already processed on {}",
+                f.path, state.run_date
+            )
+        })
+}
+
+async fn load(output: &Location) -> Result<Option<State>> {
+    let path = output.path(STATE_FILE);
+    let Some(bytes) = outputs::get(output, &path).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::output(output.url_of(&path), e))
+}
+
+/// A stable hash of the SQL the stored rows and counters depend on, and of cxpipe's version.
+pub fn fingerprint(project: &Project) -> String {
+    let mut needed: BTreeSet<&str> = BTreeSet::new();
+    let mut pending = vec![INGEST_MODEL, COUNTERS_MODEL];
+    while let Some(name) = pending.pop() {
+        if needed.insert(name)
+            && let Some(model) = project.model(name)
+        {
+            pending.extend(model.depends_on.iter().map(String::as_str));
+        }
+    }
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(env!("CARGO_PKG_VERSION").as_bytes());
+    for name in needed {
+        feed(name.as_bytes());
+        feed(&[0]);
+        if let Some(model) = project.model(name) {
+            feed(model.sql.as_bytes());
+        }
+        feed(&[0]);
+    }
+    format!("{hash:016x}")
+}
+
+/// Where a run writes the ingest model's new rows, and what is stored already.
+#[derive(Clone)]
+pub struct IngestTarget {
+    pub output: Location,
+    /// The new part, written by this run.
+    pub part: Path,
+    /// URLs of the parts stored by earlier runs (incremental runs only).
+    pub stored: Vec<String>,
+}
+
+impl IngestTarget {
+    pub fn new(output: &Location, mode: &Mode, run_id: &str) -> IngestTarget {
+        let stored = match mode {
+            Mode::Incremental { since } => since
+                .parts
+                .iter()
+                .map(|p| output.url_of(&output.path(p)))
+                .collect(),
+            Mode::Full { .. } => Vec::new(),
+        };
+        IngestTarget {
+            output: output.clone(),
+            part: output.path(&part_name(run_id)),
+            stored,
+        }
+    }
+
+    /// Removes the new part when the run does not commit it.
+    pub async fn discard(&self) -> Result<()> {
+        outputs::delete(&self.output, &self.part).await
+    }
+}
+
+fn part_name(run_id: &str) -> String {
+    format!("{STATE_DIR}/{INGEST_MODEL}/part-{run_id}.parquet")
+}
+
+/// The `earlier_inputs` table: one row of counters.
+pub fn earlier_table(ingested: Ingested) -> Result<Arc<MemTable>> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("dropped_invalid", DataType::Int64, false),
+        Field::new("valid_rows", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(vec![ingested.rows_read])),
+            Arc::new(Int64Array::from(vec![ingested.dropped_invalid])),
+            Arc::new(Int64Array::from(vec![ingested.valid_rows])),
+        ],
+    )?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// Registers what an incremental run adds to: the earlier counters, and `input_files` listing
+/// the stored files as well as the new ones.
+pub fn register_earlier(ctx: &SessionContext, since: &State, new: &[InputFile]) -> Result<()> {
+    ctx.deregister_table(EARLIER_TABLE)?;
+    ctx.register_table(EARLIER_TABLE, earlier_table(since.ingested)?)?;
+    let mut files = since.files.clone();
+    files.extend(new.iter().map(InputFile::row));
+    ctx.deregister_table(inputs::FILES_TABLE)?;
+    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&files)?)?;
+    Ok(())
+}
+
+/// Rows read in this run that are stamped after its day: valid on a later day, so the files
+/// they are in cannot be taken as settled. Row-group statistics spare reading most files.
+pub async fn future_rows(ctx: &SessionContext, run_date: NaiveDate) -> Result<u64> {
+    let days = (run_date - NaiveDate::default()).num_days() + 1;
+    let run_end =
+        ScalarValue::TimestampMicrosecond(Some(days * 86_400_000_000), Some("UTC".into()));
+    let count = ctx
+        .table(inputs::RAW_TABLE)
+        .await?
+        .filter(col("occurred_at").gt_eq(lit(run_end)))?
+        .count()
+        .await?;
+    Ok(count as u64)
+}
+
+/// The counters `data_quality` reports for this run: all files so far.
+pub async fn counters(ctx: &SessionContext) -> Result<Ingested> {
+    let batches = ctx
+        .sql(&format!(
+            "select cast(rows_read as bigint), cast(dropped_invalid as bigint), \
+             cast(rows_kept + duplicates as bigint) from {COUNTERS_MODEL}"
+        ))
+        .await?
+        .collect()
+        .await?;
+    let value = |column: usize| -> Option<i64> {
+        let batch = batches.iter().find(|b| b.num_rows() > 0)?;
+        let array = batch.column(column).as_any().downcast_ref::<Int64Array>()?;
+        (!array.is_null(0)).then(|| array.value(0))
+    };
+    match (value(0), value(1), value(2)) {
+        (Some(rows_read), Some(dropped_invalid), Some(valid_rows)) => Ok(Ingested {
+            rows_read,
+            dropped_invalid,
+            valid_rows,
+        }),
+        _ => Err(Error::Usage(format!(
+            "{COUNTERS_MODEL} must return one row with rows_read, dropped_invalid, rows_kept and duplicates"
+        ))),
+    }
+}
+
+/// What a finished run commits.
+pub struct Commit<'a> {
+    pub output: &'a Location,
+    pub input: &'a Location,
+    pub project: &'a Project,
+    pub run_date: NaiveDate,
+    pub run_id: &'a str,
+    pub mode: &'a Mode,
+    pub read: &'a [InputFile],
+    pub ingested: Ingested,
+}
+
+/// Writes `state.json` listing the earlier parts (incremental) and this run's part, then deletes
+/// parts no longer listed. Until `state.json` is replaced the previous state is whole.
+pub async fn commit(c: Commit<'_>) -> Result<()> {
+    let (mut files, mut parts) = match c.mode {
+        Mode::Incremental { since } => (since.files.clone(), since.parts.clone()),
+        Mode::Full { .. } => (Vec::new(), Vec::new()),
+    };
+    files.extend(c.read.iter().map(InputFile::row));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    parts.push(part_name(c.run_id));
+    let state = State {
+        format: FORMAT,
+        run_date: c.run_date,
+        run_id: c.run_id.to_string(),
+        input: c.input.to_string(),
+        fingerprint: fingerprint(c.project),
+        files,
+        parts,
+        ingested: c.ingested,
+    };
+    let path = c.output.path(STATE_FILE);
+    let bytes =
+        serde_json::to_vec_pretty(&state).map_err(|e| Error::output(c.output.url_of(&path), e))?;
+    outputs::put(c.output, &path, bytes).await?;
+    let listed: BTreeSet<Path> = state.parts.iter().map(|p| c.output.path(p)).collect();
+    let prefix = c.output.path(&format!("{STATE_DIR}/{INGEST_MODEL}"));
+    for path in outputs::list(c.output, &prefix).await? {
+        if !listed.contains(&path) {
+            outputs::delete(c.output, &path).await?;
+        }
+    }
+    Ok(())
+}
