@@ -55,7 +55,7 @@ async fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs each date in order. Every date is a full run over the partitions up to it, so a
+/// Runs each date in order over the partitions up to it (from the state where it can), so a
 /// backfilled date's tables are exactly what its nightly run would have produced.
 async fn backfill(args: BackfillArgs) -> Result<()> {
     let (from, to) = (parse_date(&args.from)?, parse_date(&args.to)?);

@@ -1,12 +1,15 @@
 """`make bench`: cxpipe against DuckDB on the same definitions and the same parquet files.
 
 Generates a seeded dataset (10M events over 365 days by default; larger with --customers),
-runs the whole cxpipe pipeline (release build) and the same queries/*.sql in DuckDB, each in
+runs the whole cxpipe pipeline (release build), an incremental night (the day before in full,
+then the last day from its state; tables must equal the full run's), and the same
+queries/*.sql in DuckDB, each in
 its own process under /usr/bin/time, checks that the core tables agree, prints wall time, CPU
 time and peak memory with the ratios, and writes target/bench/results.json.
 """
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -87,6 +90,26 @@ def main():
     results["cxpipe"]["phases_s"] = manifest["timings"]
     results["cxpipe"]["models_s"] = {m["name"]: round(m["seconds"], 2) for m in manifest["models"]}
 
+    # A night of the incremental kind: the state of the day before, plus one day's files.
+    out_inc = os.path.join(work, "out-cxpipe-incremental")
+    shutil.rmtree(out_inc, ignore_errors=True)
+    day_before = (datetime.date.fromisoformat(args.end) - datetime.timedelta(days=1)).isoformat()
+    nightly = run[:]
+    nightly[nightly.index(out_cx)] = out_inc
+    print("cxpipe, the night before (full) ...", flush=True)
+    before = nightly[:]
+    before[before.index(args.end)] = day_before
+    results["cxpipe_night_before"] = timed(before)
+    print("cxpipe, incremental night ...", flush=True)
+    results["cxpipe_incremental"] = timed(nightly)
+    inc_manifest = json.load(open(os.path.join(out_inc, "runs", args.end, "manifest.json")))
+    results["cxpipe_incremental"]["state"] = inc_manifest["state"]
+    results["cxpipe_incremental"]["events_read"] = inc_manifest["input"]["rows_read"]
+    results["cxpipe_incremental"]["models_s"] = {
+        m["name"]: round(m["seconds"], 2) for m in inc_manifest["models"]}
+    results["incremental_to_full"] = round(
+        results["cxpipe_incremental"]["wall_s"] / results["cxpipe"]["wall_s"], 3)
+
     if args.memory_limit:
         out_lim = os.path.join(work, "out-cxpipe-limited")
         shutil.rmtree(out_lim, ignore_errors=True)
@@ -109,6 +132,10 @@ def main():
     con.execute("set TimeZone = 'UTC'")
     agreement = {}
     for table in CORE:
+        full = rows(con, os.path.join(out_cx, "runs", args.end, "tables", table, "*.parquet"))
+        nightly_rows = rows(con, os.path.join(out_inc, "runs", args.end, "tables", table, "*.parquet"))
+        if full != nightly_rows:
+            sys.exit(f"incremental {table} differs from the full run's")
         ours = rows(con, os.path.join(out_cx, "runs", args.end, "tables", table, "*.parquet"))
         theirs_path = os.path.join(out_db, table + ".parquet")
         theirs = rows(con, theirs_path) if os.path.exists(theirs_path) else None
@@ -122,12 +149,14 @@ def main():
     json.dump(results, open(os.path.join(work, "results.json"), "w"), indent=2)
     print(f"\n{results['dataset']['events']:,} events, {args.days} days, {os.cpu_count()} cores")
     print(f"{'':26}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}")
-    for name in ("cxpipe", "cxpipe_memory_limited", "duckdb"):
+    for name in ("cxpipe", "cxpipe_incremental", "cxpipe_memory_limited", "duckdb"):
         if name in results:
             r = results[name]
             print(f"{name:26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
     r = results["ratio_cxpipe_to_duckdb"]
     print(f"{'cxpipe / duckdb':26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
+    print(f"incremental night / full run: {results['incremental_to_full']} "
+          f"({results['cxpipe_incremental']['events_read']:,} events read)")
     print("agreement:", ", ".join(f"{k} {v}" for k, v in agreement.items()))
     print(f"written: {os.path.join(work, 'results.json')}")
 

@@ -198,6 +198,42 @@ fn the_pipeline_reads_and_writes_s3_and_locks_with_a_conditional_put() {
     );
     assert!(get("nightly/_lock.json").is_none(), "lock released");
 
+    // The next night continues from the state kept on S3: one new file read, a redelivery of
+    // e2 counted as a duplicate.
+    let night = local.dir.path().join("night.parquet");
+    write_parquet(
+        &night,
+        &batch(&[
+            &ev("e4", "2026-03-04 08:00", "a1", "page_view").customer("C1"),
+            &ev("e2", "2026-03-01 09:05", "a1", "purchase")
+                .customer("C1")
+                .revenue(30.0),
+        ]),
+    );
+    rt.block_on(raw.put(
+        &Path::from("cx/touchpoints/date=2026-03-04/part-0.parquet"),
+        PutPayload::from(std::fs::read(&night).expect("read night")),
+    ))
+    .expect("upload");
+    let next = run("2026-03-04");
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&get("nightly/runs/2026-03-04/manifest.json").expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["state"]["mode"], "incremental");
+    assert_eq!(manifest["state"]["kept"], true);
+    assert_eq!(manifest["input"]["rows_read"], 2);
+    let dq = manifest["models"]
+        .as_array()
+        .and_then(|models| models.iter().find(|m| m["name"] == "data_quality"))
+        .map(|m| m["status"].clone());
+    assert_eq!(dq, Some(serde_json::json!("ok")));
+
     // A lock held by a live run refuses the second one: the conditional put fails on S3 itself.
     let holder = serde_json::json!({"host": "other-host", "pid": 4242, "started_at": "2026-03-04T01:00:00Z", "run_date": "2026-03-03", "run_id": "r-other"});
     rt.block_on(reports.put(
