@@ -18,14 +18,17 @@ demo: build
 	$(CXPIPE) run --input $(DEMO_DIR)/input --output $(DEMO_DIR)/output --date $(DEMO_END)
 	@echo "report: $(DEMO_DIR)/output/runs/$(DEMO_END)/report.html"
 
+# One build with Ballista compiled in runs everything, the cluster tests included
+# (tests/it/ballista.rs starts a scheduler and two executors on loopback).
 test: fmt-check lint
-	$(CARGO) nextest run --all-targets --no-fail-fast
+	$(CARGO) nextest run --all-targets --no-fail-fast --features ballista
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 lint:
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features ballista -- -D warnings
 	@! grep -rn --include='*.rs' -E '\b(dbg|todo|unimplemented)!' src tests || (echo "remove dbg!/todo!/unimplemented! before committing"; exit 1)
 
 # cxpipe against DuckDB on the same SQL and files (release build; DuckDB from PyPI).

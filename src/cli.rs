@@ -35,6 +35,53 @@ pub enum Command {
     List(SettingsArgs),
     /// Write synthetic touchpoints in the input layout (deterministic for a seed).
     Generate(GenerateArgs),
+    /// Start a Ballista scheduler that runs cxpipe's models on its executors.
+    #[cfg(feature = "ballista")]
+    Scheduler(SchedulerArgs),
+    /// Start a Ballista executor that registers with a scheduler and runs its tasks.
+    #[cfg(feature = "ballista")]
+    Executor(ExecutorArgs),
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on, HOST:PORT.
+    #[arg(long, default_value = "0.0.0.0:50050")]
+    pub bind: String,
+    /// Host name executors and clients use to reach this scheduler (default: the bind host).
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// `GET /readyz` answers 200 once this many executors have registered.
+    #[arg(long, default_value_t = 1)]
+    pub min_executors: usize,
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+    /// Address of this executor's Arrow Flight service (shuffle and results), HOST:PORT.
+    #[arg(long, default_value = "0.0.0.0:50051")]
+    pub bind: String,
+    /// Port of the executor's gRPC service for tasks pushed by the scheduler (default: bind port + 1).
+    #[arg(long)]
+    pub grpc_port: Option<u16>,
+    /// Host name the scheduler and other executors use to reach this one (default: the bind
+    /// host, or the address the scheduler sees when binding 0.0.0.0).
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Tasks run at once (about the number of cores). Default: all cores.
+    #[arg(long)]
+    pub concurrent_tasks: Option<usize>,
+    /// Folder for shuffle files and spills (fast local disk). Default: a temporary folder.
+    #[arg(long)]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// Memory for all running tasks before they spill, e.g. 8GiB. Default: 70% of the machine.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
 }
 
 /// Settings shared by every command that reads the project or runs it. Each can also come from
@@ -83,6 +130,9 @@ pub struct SettingsArgs {
     /// Log lines as text (default) or json.
     #[arg(long)]
     pub log_format: Option<String>,
+    /// Where models execute: local (default) or ballista://HOST:PORT (needs `--features ballista`).
+    #[arg(long)]
+    pub engine: Option<String>,
 }
 
 impl SettingsArgs {
@@ -102,6 +152,7 @@ impl SettingsArgs {
             ("retries", &self.retries),
             ("retry_timeout", &self.retry_timeout),
             ("log_format", &self.log_format),
+            ("engine", &self.engine),
         ];
         given
             .into_iter()

@@ -27,6 +27,10 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Docs(args) => docs(&args).await,
         Command::List(args) => list(&args),
         Command::Generate(args) => generate(args).await,
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(args) => crate::cluster::scheduler(&args).await,
+        #[cfg(feature = "ballista")]
+        Command::Executor(args) => crate::cluster::executor(&args).await,
     }
 }
 
@@ -103,7 +107,9 @@ fn config(args: &SettingsArgs) -> Result<()> {
 
 async fn check(args: &CheckArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let queries = layers(&args.settings)?.queries();
+    let layers = layers(&args.settings)?;
+    let queries = layers.queries();
+    let engine = layers.engine()?;
     let mut project = Project::load(&queries)?;
     if !args.select.is_empty() {
         let with_ancestors: Vec<String> = project
@@ -117,12 +123,16 @@ async fn check(args: &CheckArgs) -> Result<()> {
             .singular_tests
             .retain(|t| t.models.iter().all(|m| needed.contains(m)));
     }
-    let planned = crate::plan::check(&project, yesterday()).await?;
+    let planned = crate::plan::check_for(&project, yesterday(), &engine).await?;
     let tests = project.tests().count();
     println!(
-        "cxpipe: {} models and {tests} tests ok in {} ({:.2}s)",
+        "cxpipe: {} models and {tests} tests ok in {}{} ({:.2}s)",
         planned.len(),
         queries.display(),
+        match engine {
+            crate::config::Engine::Local => String::new(),
+            other => format!(" for {other}"),
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(())

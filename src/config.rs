@@ -61,6 +61,11 @@ pub const SETTINGS: &[(&str, Option<&str>, &str)] = &[
         "give up retrying a request after this long",
     ),
     ("log_format", Some("text"), "text or json"),
+    (
+        "engine",
+        Some("local"),
+        "where models execute: local, or ballista://HOST:PORT (a Ballista scheduler)",
+    ),
 ];
 
 /// Where a setting's value came from.
@@ -219,7 +224,13 @@ impl Layers {
             fault: std::env::var("CXPIPE_TEST_FAULT").ok(),
             select: Vec::new(),
             full_refresh: false,
+            engine: self.engine()?,
         })
+    }
+
+    /// The `engine` setting, typed; `ballista://` without the feature compiled in is a usage error.
+    pub fn engine(&self) -> Result<Engine> {
+        Ok(self.parsed("engine", Engine::parse)?.unwrap_or_default())
     }
 
     /// `cxpipe config`: every setting, its value (secrets masked) and where it came from.
@@ -337,6 +348,8 @@ pub struct RunConfig {
     pub select: Vec<String>,
     /// `--full-refresh`: read every input file even when stored state would allow less.
     pub full_refresh: bool,
+    /// Where the models execute.
+    pub engine: Engine,
 }
 
 impl RunConfig {
@@ -357,6 +370,67 @@ impl RunConfig {
             fault: None,
             select: Vec::new(),
             full_refresh: false,
+            engine: Engine::Local,
+        }
+    }
+}
+
+/// Where the models execute: in this process, or on an Apache Ballista cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// DataFusion in this process (the default).
+    #[default]
+    Local,
+    /// The scheduler of a Ballista cluster; models run on its executors.
+    Ballista { host: String, port: u16 },
+}
+
+impl Engine {
+    /// `local` or `ballista://HOST[:PORT]` (port 50050 by default).
+    pub fn parse(text: &str) -> Result<Engine> {
+        let text = text.trim();
+        if text == "local" {
+            return Ok(Engine::Local);
+        }
+        let Some(address) = text.strip_prefix("ballista://") else {
+            return Err(Error::Usage(format!(
+                "invalid engine '{text}': use local or ballista://HOST:PORT"
+            )));
+        };
+        let address = address.trim_end_matches('/');
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>().map_err(|_| {
+                    Error::Usage(format!(
+                        "invalid engine '{text}': the port must be a number, e.g. ballista://127.0.0.1:50050"
+                    ))
+                })?,
+            ),
+            None => (address, 50050),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(Error::Usage(format!(
+                "invalid engine '{text}': use ballista://HOST:PORT, e.g. ballista://127.0.0.1:50050"
+            )));
+        }
+        if !cfg!(feature = "ballista") {
+            return Err(Error::Usage(format!(
+                "engine '{text}' needs Ballista support, which this cxpipe was built without; build it with `cargo build --release --features ballista`"
+            )));
+        }
+        Ok(Engine::Ballista {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Local => write!(f, "local"),
+            Engine::Ballista { host, port } => write!(f, "ballista://{host}:{port}"),
         }
     }
 }
@@ -552,6 +626,26 @@ mod tests {
         assert_eq!(parse_memory("2G").ok(), Some(2_000_000_000));
         let err = parse_memory("10q").expect_err("bad unit");
         assert!(err.to_string().contains("invalid memory limit '10q'"));
+    }
+
+    #[test]
+    fn engines() {
+        assert_eq!(Engine::parse("local").ok(), Some(Engine::Local));
+        assert!(Engine::parse("spark://x").is_err());
+        assert!(Engine::parse("ballista://h:notaport").is_err());
+        let parsed = Engine::parse("ballista://10.0.0.5:50050");
+        if cfg!(feature = "ballista") {
+            assert_eq!(
+                parsed.ok(),
+                Some(Engine::Ballista {
+                    host: "10.0.0.5".into(),
+                    port: 50050
+                })
+            );
+        } else {
+            let err = parsed.expect_err("not compiled in");
+            assert!(err.to_string().contains("--features ballista"), "{err}");
+        }
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum Error {
     #[error("{failed} data test(s) failed: {summary}")]
     TestsFailed { failed: usize, summary: String },
 
+    /// The execution engine (a Ballista scheduler or executor) could not start or be reached.
+    #[error("{0}")]
+    Engine(String),
+
     #[error("report template: {0}")]
     Template(#[from] minijinja::Error),
 
@@ -77,9 +81,11 @@ impl Error {
             Error::Partial { .. } => ExitCode::Partial,
             Error::Locked { .. } => ExitCode::Locked,
             Error::TestsFailed { .. } => ExitCode::TestsFailed,
-            Error::Output { .. } | Error::Arrow(_) | Error::DataFusion(_) | Error::Io(_) => {
-                ExitCode::Failure
-            }
+            Error::Output { .. }
+            | Error::Engine(_)
+            | Error::Arrow(_)
+            | Error::DataFusion(_)
+            | Error::Io(_) => ExitCode::Failure,
         }
     }
 

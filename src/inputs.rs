@@ -370,18 +370,18 @@ pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile
     input.register(ctx);
     let rows: Vec<FileRow> = files.iter().map(InputFile::row).collect();
     ctx.register_table(FILES_TABLE, files_table(&rows)?)?;
-    let store_url = ObjectStoreUrl::parse(input.url_of(&Path::default()).trim_end_matches('/'))?;
     let table = TouchpointsTable {
-        store_url,
+        store_url: input
+            .url_of(&Path::default())
+            .trim_end_matches('/')
+            .to_string(),
         files: files
             .iter()
-            .map(|f| {
-                (
-                    f.location.to_string(),
-                    f.bytes,
-                    f.arrival_date,
-                    f.path.clone(),
-                )
+            .map(|f| ScanFile {
+                location: f.location.to_string(),
+                bytes: f.bytes,
+                arrival_date: f.arrival_date,
+                shown: f.path.clone(),
             })
             .collect(),
     };
@@ -406,12 +406,24 @@ fn partition_fields() -> Vec<FieldRef> {
     ]
 }
 
-/// `raw_touchpoints` as a table: exactly the files discovery chose, in one parquet scan.
-#[derive(Debug)]
-struct TouchpointsTable {
-    store_url: ObjectStoreUrl,
-    /// (location in the store, bytes, arrival date, path shown to users)
-    files: Vec<(String, u64, NaiveDate, String)>,
+/// `raw_touchpoints` as a table: exactly the files discovery chose, in one parquet scan. It is
+/// plain data (the store's URL and the file list), so a Ballista scheduler can be sent it and
+/// plan the same scan there (`crate::cluster`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TouchpointsTable {
+    /// The store's root URL, e.g. `s3://bucket` or `file://`.
+    store_url: String,
+    files: Vec<ScanFile>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ScanFile {
+    /// Location in the store.
+    location: String,
+    bytes: u64,
+    arrival_date: NaiveDate,
+    /// The path shown to users (`source_file`).
+    shown: String,
 }
 
 #[async_trait::async_trait]
@@ -440,15 +452,16 @@ impl TableProvider for TouchpointsTable {
         let partitions = state.config().target_partitions().max(1);
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
             (0..partitions).map(|_| (0, Vec::new())).collect();
-        let mut files: Vec<_> = self.files.iter().collect();
-        files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (location, bytes, date, shown) in files {
-            let file = PartitionedFile::new(location.clone(), *bytes).with_partition_values(vec![
-                ScalarValue::Date32(Some(days_since_epoch(*date))),
-                ScalarValue::Utf8(Some(shown.clone())),
-            ]);
+        let mut files: Vec<&ScanFile> = self.files.iter().collect();
+        files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.location.cmp(&b.location)));
+        for f in files {
+            let file =
+                PartitionedFile::new(f.location.clone(), f.bytes).with_partition_values(vec![
+                    ScalarValue::Date32(Some(days_since_epoch(f.arrival_date))),
+                    ScalarValue::Utf8(Some(f.shown.clone())),
+                ]);
             if let Some(group) = groups.iter_mut().min_by_key(|(size, _)| *size) {
-                group.0 += bytes;
+                group.0 += f.bytes;
                 group.1.push(file);
             }
         }
@@ -457,11 +470,12 @@ impl TableProvider for TouchpointsTable {
             .filter(|(_, files)| !files.is_empty())
             .map(|(_, files)| FileGroup::new(files))
             .collect();
-        let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
-            .with_file_groups(groups)
-            .with_projection_indices(projection.cloned())?
-            .with_limit(limit)
-            .build();
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
+                .with_file_groups(groups)
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .build();
         Ok(DataSourceExec::from_data_source(config))
     }
 }

@@ -6,6 +6,8 @@
 //! -> [`execute`] -> [`outputs`] -> [`report`]; [`run`] strings them together.
 
 pub mod cli;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod docs;

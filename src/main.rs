@@ -5,10 +5,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cxpipe::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // Ballista decodes plans recursively: deep plans need deep stacks (as its own binaries do).
+    #[cfg(feature = "ballista")]
+    builder.thread_stack_size(32 * 1024 * 1024);
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cxpipe: error: cannot start the async runtime: {e}");

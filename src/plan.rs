@@ -11,6 +11,7 @@ use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
+use crate::config::Engine;
 use crate::error::{Error, Result};
 use crate::inputs;
 use crate::project::{Materialized, Model, Project, did_you_mean, locate_word};
@@ -25,7 +26,19 @@ pub struct Planned {
 
 /// Plans every model in order; models whose dependencies failed are reported as not checked.
 pub async fn check(project: &Project, run_date: NaiveDate) -> Result<Vec<Planned>> {
-    let ctx = session::context(&SessionSettings::default(), run_date)?;
+    check_for(project, run_date, &Engine::Local).await
+}
+
+/// Like [`check`]; for a Ballista engine, every model and test is also planned with Ballista's
+/// settings and serialised as it would be sent to the scheduler and executors, so SQL a cluster
+/// cannot run is reported with its file. No cluster is contacted.
+pub async fn check_for(
+    project: &Project,
+    run_date: NaiveDate,
+    engine: &Engine,
+) -> Result<Vec<Planned>> {
+    let distributed = *engine != Engine::Local;
+    let ctx = planning_context(run_date, distributed)?;
     ctx.register_table(
         inputs::RAW_TABLE,
         Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]])?),
@@ -47,7 +60,7 @@ pub async fn check(project: &Project, run_date: NaiveDate) -> Result<Vec<Planned
             ));
             continue;
         }
-        match plan_model(&ctx, model).await {
+        match plan_model(&ctx, model, distributed).await {
             Ok(schema) => planned.push(Planned {
                 name: model.name.clone(),
                 schema,
@@ -62,7 +75,7 @@ pub async fn check(project: &Project, run_date: NaiveDate) -> Result<Vec<Planned
         if test.models.iter().any(|m| failed.contains(&m.as_str())) {
             continue;
         }
-        if let Err(e) = plan(&ctx, &test.sql).await {
+        if let Err(e) = plan(&ctx, &test.sql, distributed).await {
             problems.push(format!(
                 "{}: test `{}`: {}",
                 test.declared_at,
@@ -78,15 +91,59 @@ pub async fn check(project: &Project, run_date: NaiveDate) -> Result<Vec<Planned
     }
 }
 
-async fn plan(ctx: &SessionContext, sql: &str) -> Result<SchemaRef, DataFusionError> {
+/// The session `check` plans in: a local one, or one configured like a Ballista client's.
+fn planning_context(run_date: NaiveDate, distributed: bool) -> Result<SessionContext> {
+    if !distributed {
+        return session::context(&SessionSettings::default(), run_date);
+    }
+    #[cfg(feature = "ballista")]
+    {
+        let (config, runtime) = session::parts(&SessionSettings::default());
+        let config = crate::cluster::planning_config(config);
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        session::register_run_tables(&ctx, run_date)?;
+        Ok(ctx)
+    }
+    #[cfg(not(feature = "ballista"))]
+    Err(Error::Usage(
+        "checking for a Ballista engine needs a cxpipe built with `--features ballista`".into(),
+    ))
+}
+
+/// With `distributed`, also what a Ballista cluster needs of the plan (see [`check_for`]).
+async fn distributable(
+    ctx: &SessionContext,
+    df: &datafusion::prelude::DataFrame,
+    distributed: bool,
+) -> Result<(), DataFusionError> {
+    #[cfg(feature = "ballista")]
+    if distributed {
+        crate::cluster::check_distributable(ctx, df).await?;
+    }
+    #[cfg(not(feature = "ballista"))]
+    let _ = (ctx, df, distributed);
+    Ok(())
+}
+
+async fn plan(
+    ctx: &SessionContext,
+    sql: &str,
+    distributed: bool,
+) -> Result<SchemaRef, DataFusionError> {
     let df = ctx.sql(sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    distributable(ctx, &df, distributed).await?;
     df.create_physical_plan().await?;
     Ok(schema)
 }
 
-async fn plan_model(ctx: &SessionContext, model: &Model) -> Result<SchemaRef, DataFusionError> {
+async fn plan_model(
+    ctx: &SessionContext,
+    model: &Model,
+    distributed: bool,
+) -> Result<SchemaRef, DataFusionError> {
     let df = ctx.sql(&model.sql).await?;
+    distributable(ctx, &df, distributed).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     match model.materialized {
         Materialized::View => {

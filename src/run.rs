@@ -10,7 +10,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::{BadFilePolicy, RunConfig};
+use crate::config::{BadFilePolicy, Engine, RunConfig};
 use crate::error::{Error, Result};
 use crate::execute::{self, ModelRun, Status};
 use crate::inputs::{self, BadFile, InputFile};
@@ -31,6 +31,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Manifest {
     pub cxpipe_version: &'static str,
     pub datafusion_version: &'static str,
+    /// Where the models executed: `local` or `ballista://HOST:PORT`.
+    pub engine: String,
     pub run_date: NaiveDate,
     pub run_id: String,
     /// `success`; `partial` (some models failed or were skipped, or the report failed);
@@ -112,14 +114,20 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     let templates = Templates::load(&config.reports)?;
     let input = Location::parse_with(&config.input, false, &config.storage)?;
     let output = Location::parse_with(&config.output, true, &config.storage)?;
+    shared_with_cluster(&config.engine, &[&input, &output])?;
     let run_date = config.run_date.to_string();
     log.info(
         "start",
         &format!(
-            "run {run_date} from {input} to {output} ({} models)",
-            project.models.len()
+            "run {run_date} from {input} to {output} ({} models, engine {})",
+            project.models.len(),
+            config.engine
         ),
-        &[("run_date", json!(run_date)), ("run_id", json!(run_id))],
+        &[
+            ("run_date", json!(run_date)),
+            ("run_id", json!(run_id)),
+            ("engine", json!(config.engine.to_string())),
+        ],
     );
 
     let lock = Lock::acquire(
@@ -147,6 +155,11 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         started_at,
     };
     let result = locked_run(&scope).await;
+    if config.engine != Engine::Local {
+        // The intermediates a cluster read; a leftover is removed by the next run.
+        let shared = output.path(&format!("{SHARED_WORK}/{run_id}"));
+        let _ = outputs::delete_all(&output, &shared).await;
+    }
     // Released on failure too; a crash leaves it behind, to be taken over once stale.
     let released = lock.release().await;
     let summary = result?;
@@ -191,6 +204,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
 
     // Whatever a crashed run left in staging is debris now: we hold the lock.
     outputs::delete_all(output, &output.path("_staging")).await?;
+    outputs::delete_all(output, &output.path(SHARED_WORK)).await?;
 
     let mut discovery = inputs::discover(input, run_date).await?;
     let planning = state::Planning {
@@ -252,7 +266,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     );
     lap("inspect_inputs", &mut timings);
 
-    let ctx = session::context(&config.session, run_date)?;
+    let ctx = session::context_for(&config.engine, &config.session, run_date).await?;
     inputs::register(&ctx, input, &discovery.files).await?;
     if let Mode::Incremental { since } = &mode {
         state::register_earlier(&ctx, since, &discovery.files)?;
@@ -261,7 +275,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let staging_rel = format!("_staging/{run_date}/{run_id}");
     let staging = output.join(&staging_rel);
     let file_name = format!("part-{run_id}.parquet");
-    let work = WorkDir::create(run_id)?;
+    let work = WorkDir::create(run_id, &config.engine, output)?;
     let ingest = mode
         .keeps_state()
         .then(|| IngestTarget::new(output, &mode, run_id));
@@ -360,6 +374,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let mut manifest = Manifest {
         cxpipe_version: VERSION,
         datafusion_version: datafusion::DATAFUSION_VERSION,
+        engine: config.engine.to_string(),
         run_date,
         run_id: run_id.to_string(),
         status: status.to_string(),
@@ -523,23 +538,57 @@ async fn keep_state(
     }
 }
 
-/// Local scratch space for intermediate models, removed when the run ends (also on error).
+/// Where intermediates are written under a cluster: below the output, which every executor can
+/// read (a local scratch folder is only on the driver).
+const SHARED_WORK: &str = "_work";
+
+/// Scratch space for intermediate models: a local folder removed when the run ends (also on
+/// error), or `_work/<run_id>/` in the output when a cluster executes the models (removed by
+/// `run` once the run ends).
 struct WorkDir {
-    path: std::path::PathBuf,
+    path: Option<std::path::PathBuf>,
     location: Location,
 }
 
 impl WorkDir {
-    fn create(run_id: &str) -> Result<WorkDir> {
+    fn create(run_id: &str, engine: &Engine, output: &Location) -> Result<WorkDir> {
+        if *engine != Engine::Local {
+            let relative = format!("{SHARED_WORK}/{run_id}");
+            return Ok(WorkDir {
+                path: None,
+                location: output.join(&relative),
+            });
+        }
         let path = std::env::temp_dir().join(format!("cxpipe-work-{run_id}"));
         let location = Location::parse(&path.display().to_string(), true)?;
-        Ok(WorkDir { path, location })
+        Ok(WorkDir {
+            path: Some(path),
+            location,
+        })
     }
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+/// A cluster's executors cannot see the driver's in-process `memory://` stores.
+fn shared_with_cluster(engine: &Engine, locations: &[&Location]) -> Result<()> {
+    if *engine == Engine::Local {
+        return Ok(());
+    }
+    match locations
+        .iter()
+        .find(|l| l.to_string().starts_with("memory://"))
+    {
+        Some(location) => Err(Error::Usage(format!(
+            "{location} lives in this process and the {engine} cluster cannot read it; use a folder every machine mounts at the same path, or s3://, gs://, az://"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -588,7 +637,8 @@ pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
     }
     let mut discovery = inputs::discover(&input, run_date).await?;
     let _bad = inputs::inspect(&input, &mut discovery.files).await;
-    let ctx = session::context(&config.session, run_date)?;
+    shared_with_cluster(&config.engine, &[&input, &output])?;
+    let ctx = session::context_for(&config.engine, &config.session, run_date).await?;
     inputs::register(&ctx, &input, &discovery.files).await?;
     output.register(&ctx);
     let mut ok = BTreeSet::new();

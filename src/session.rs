@@ -11,6 +11,7 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::config::Engine;
 use crate::error::Result;
 
 /// Settings that shape execution, not results.
@@ -24,6 +25,43 @@ pub struct SessionSettings {
 
 /// A session for one run date.
 pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<SessionContext> {
+    let (config, runtime) = parts(settings);
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    register_run_tables(&ctx, run_date)?;
+    Ok(ctx)
+}
+
+/// A session for one run date whose queries execute on `engine`.
+pub async fn context_for(
+    engine: &Engine,
+    settings: &SessionSettings,
+    run_date: NaiveDate,
+) -> Result<SessionContext> {
+    match engine {
+        Engine::Local => context(settings, run_date),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista { host, port } => {
+            let (config, runtime) = parts(settings);
+            let ctx = crate::cluster::remote_context(
+                host,
+                *port,
+                config,
+                runtime,
+                &format!("cxpipe {run_date}"),
+            )
+            .await?;
+            register_run_tables(&ctx, run_date)?;
+            Ok(ctx)
+        }
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista { .. } => Err(crate::error::Error::Usage(format!(
+            "engine {engine} needs a cxpipe built with `--features ballista`"
+        ))),
+    }
+}
+
+/// The session's configuration and runtime (memory pool) for these settings.
+pub fn parts(settings: &SessionSettings) -> (SessionConfig, RuntimeEnvBuilder) {
     let mut runtime = RuntimeEnvBuilder::new();
     let mut config = SessionConfig::new().with_information_schema(true);
     if let Some(limit) = settings.memory_limit {
@@ -39,14 +77,17 @@ pub fn context(settings: &SessionSettings, run_date: NaiveDate) -> Result<Sessio
     if let Some(partitions) = settings.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }
-    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    (config, runtime)
+}
+
+pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<()> {
     ctx.register_table("run_context", run_context(run_date)?)?;
     // Zeros unless an incremental run continues from stored state.
     ctx.register_table(
         crate::state::EARLIER_TABLE,
         crate::state::earlier_table(crate::state::Ingested::default())?,
     )?;
-    Ok(ctx)
+    Ok(())
 }
 
 /// One row: `run_date` (R) and `run_end` (the first instant after R, UTC). Models use

@@ -369,3 +369,72 @@ fn the_date_defaults_to_yesterday_utc() {
         yesterday.as_str()
     );
 }
+
+#[test]
+fn the_engine_is_a_setting_like_the_others() {
+    let p = TestProject::new().events(&[ev("e1", "2026-03-07 08:00", "a1", "page_view")]);
+    let file = p.dir.path().join("cxpipe.toml");
+    std::fs::write(&file, "engine = \"local\"\n").expect("config file");
+    let config = file.display().to_string();
+    let text =
+        String::from_utf8_lossy(&cxpipe_ok(&["config", "--config", &config]).stdout).into_owned();
+    assert!(
+        text.contains(&format!("engine = \"local\"  # {config}")),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cxpipe"))
+        .args(["config", "--config", &config])
+        .env("CXPIPE_ENGINE", "ballista://10.1.2.3:50050")
+        .current_dir(repo())
+        .output()
+        .expect("config");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("engine = \"ballista://10.1.2.3:50050\"  # CXPIPE_ENGINE"),
+        "{text}"
+    );
+
+    let bad = p.run_binary("2026-03-07", &["--engine", "spark://x"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("use local or ballista://HOST:PORT"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[cfg(not(feature = "ballista"))]
+#[test]
+fn a_cluster_engine_without_ballista_compiled_in_says_how_to_build_it() {
+    let p = TestProject::new().events(&[ev("e1", "2026-03-07 08:00", "a1", "page_view")]);
+    let out = p.run_binary("2026-03-07", &["--engine", "ballista://127.0.0.1:50050"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--features ballista"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!p.output().join("runs").exists());
+}
+
+#[cfg(feature = "ballista")]
+#[test]
+fn a_cluster_engine_rejects_in_process_stores() {
+    let out = cxpipe(&[
+        "run",
+        "--input",
+        "memory://cluster-test/in",
+        "--output",
+        "memory://cluster-test/out",
+        "--date",
+        "2026-03-07",
+        "--engine",
+        "ballista://127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cluster cannot read it"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,471 @@
+//! Running the models on an Apache Ballista cluster (`--engine ballista://HOST:PORT`, built with
+//! `--features ballista`): the driver's session, the `cxpipe scheduler` and `cxpipe executor`
+//! processes, and what all three need to agree on.
+//!
+//! - **Plans travel as protobuf.** Ballista serialises only standard tables, so
+//!   [`CxpipeCodec`] adds cxpipe's own: `raw_touchpoints` (sent as its file list; the scheduler
+//!   plans the same parquet scan with the same per-file `arrival_date` and `source_file`) and the
+//!   small in-memory tables `run_context`, `input_files` and `earlier_inputs` (sent as Arrow IPC).
+//! - **Stores come from each process's own environment.** [`EnvStores`] builds `s3://`, `gs://`
+//!   and `az://` stores on first use from the `AWS_*`, `GOOGLE_*` and `AZURE_*` variables of the
+//!   process that needs them, so no credentials travel with a query; `file://` is a folder every
+//!   machine mounts at the same path.
+//! - **Every function everywhere.** Executors decode functions by name from the full DataFusion
+//!   registry (Ballista's default lacks `range`, `unnest` helpers and the other nested functions).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use ballista::prelude::SessionContextExt;
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::{SessionStateBuilder, TaskContext};
+use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use object_store::ObjectStore;
+use url::Url;
+
+use crate::cli::{ExecutorArgs, SchedulerArgs};
+use crate::error::{Error, Result};
+use crate::inputs::TouchpointsTable;
+use crate::storage::Location;
+
+/// A driver session whose queries run on the Ballista scheduler at `host:port`. `config` is the
+/// local session's; Ballista's planner settings are applied on top (sort-merge joins, plain
+/// Utf8 strings), and its memory pool stays local (executors have their own).
+pub async fn remote_context(
+    host: &str,
+    port: u16,
+    config: SessionConfig,
+    runtime: RuntimeEnvBuilder,
+    job: &str,
+) -> Result<SessionContext> {
+    let config = config
+        .upgrade_for_ballista()
+        .with_ballista_logical_extension_codec(Arc::new(CxpipeCodec::default()))
+        .with_ballista_job_name(job);
+    let runtime = runtime
+        .with_object_store_registry(Arc::new(EnvStores::default()))
+        .build_arc()?;
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .build();
+    Ok(SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await?)
+}
+
+/// A local session planned the way a Ballista scheduler plans (`cxpipe check --engine`).
+pub fn planning_config(config: SessionConfig) -> SessionConfig {
+    config.upgrade_for_ballista()
+}
+
+/// Checks that the cluster can run `df`: the plan reads no `information_schema` alongside other
+/// tables, it serialises and deserialises as it would on its way to the scheduler, and its
+/// physical plan serialises as it would on its way to the executors.
+pub async fn check_distributable(ctx: &SessionContext, df: &DataFrame) -> DfResult<()> {
+    let plan = ctx.state().optimize(df.logical_plan())?;
+    ballista_core::planner::scans_only_information_schema(&plan)?;
+    let codec = CxpipeCodec::default();
+    let bytes = datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec(&plan, &codec)
+        .map_err(|e| {
+            DataFusionError::NotImplemented(format!(
+                "Ballista cannot send this query to the scheduler: {e}"
+            ))
+        })?;
+    datafusion_proto::bytes::logical_plan_from_bytes_with_extension_codec(
+        &bytes,
+        &ctx.task_ctx(),
+        &codec,
+    )
+    .map_err(|e| {
+        DataFusionError::NotImplemented(format!(
+            "the Ballista scheduler cannot read this query back: {e}"
+        ))
+    })?;
+    let physical = ctx.state().create_physical_plan(&plan).await?;
+    datafusion_proto::bytes::physical_plan_to_bytes_with_extension_codec(
+        physical,
+        &BallistaPhysicalExtensionCodec::default(),
+    )
+    .map_err(|e| {
+        DataFusionError::NotImplemented(format!(
+            "Ballista cannot send this query's execution plan to the executors: {e}"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Object stores built on first use from this process's environment (see the module docs).
+#[derive(Debug, Default)]
+pub struct EnvStores {
+    known: DefaultObjectStoreRegistry,
+}
+
+impl ObjectStoreRegistry for EnvStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.known.register_store(url, store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        self.known.deregister_store(url)
+    }
+
+    fn get_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        if let Ok(store) = self.known.get_store(url) {
+            return Ok(store);
+        }
+        let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+        if url.scheme() == "memory" {
+            return Err(DataFusionError::Configuration(format!(
+                "{root} is an in-process store that a Ballista cluster cannot share; use a folder every machine mounts, or s3://, gs://, az://"
+            )));
+        }
+        let location = Location::parse(&root, false).map_err(|e| {
+            DataFusionError::Configuration(format!(
+                "cannot open the object store {root} on this machine: {e}"
+            ))
+        })?;
+        let store = location.store().clone();
+        self.known.register_store(url, store.clone());
+        Ok(store)
+    }
+}
+
+/// Ballista's codec plus cxpipe's tables (see the module docs). Everything else is delegated,
+/// so file formats (`COPY`, `write_parquet`) keep Ballista's encoding.
+#[derive(Debug, Default)]
+pub struct CxpipeCodec {
+    ballista: BallistaLogicalExtensionCodec,
+}
+
+/// The first byte of an encoded cxpipe table says which kind it is.
+const MEMORY_TABLE: u8 = 0xC1;
+const TOUCHPOINTS_TABLE: u8 = 0xC2;
+
+impl LogicalExtensionCodec for CxpipeCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> DfResult<Extension> {
+        self.ballista.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: arrow::datatypes::SchemaRef,
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn TableProvider>> {
+        match buf.split_first() {
+            Some((&MEMORY_TABLE, ipc)) => {
+                let reader = StreamReader::try_new(ipc, None)?;
+                let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(Arc::new(MemTable::try_new(schema, vec![batches])?))
+            }
+            Some((&TOUCHPOINTS_TABLE, json)) => {
+                let table: TouchpointsTable = serde_json::from_slice(json).map_err(|e| {
+                    DataFusionError::Internal(format!("cannot decode table {table_ref}: {e}"))
+                })?;
+                Ok(Arc::new(table))
+            }
+            _ => self
+                .ballista
+                .try_decode_table_provider(buf, table_ref, schema, ctx),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> DfResult<()> {
+        if let Some(table) = node.downcast_ref::<MemTable>() {
+            buf.push(MEMORY_TABLE);
+            let schema = table.schema();
+            let mut writer = StreamWriter::try_new(&mut *buf, &schema)?;
+            for partition in &table.batches {
+                let batches = partition.try_read().map_err(|_| {
+                    DataFusionError::Internal(format!(
+                        "table {table_ref} is being written while it is sent"
+                    ))
+                })?;
+                for batch in batches.iter() {
+                    writer.write(batch)?;
+                }
+            }
+            writer.finish()?;
+            return Ok(());
+        }
+        if let Some(table) = node.downcast_ref::<TouchpointsTable>() {
+            buf.push(TOUCHPOINTS_TABLE);
+            serde_json::to_writer(&mut *buf, table).map_err(|e| {
+                DataFusionError::Internal(format!("cannot encode table {table_ref}: {e}"))
+            })?;
+            return Ok(());
+        }
+        self.ballista
+            .try_encode_table_provider(table_ref, node, buf)
+            .map_err(|_| {
+                DataFusionError::NotImplemented(format!(
+                    "table {table_ref} is held in the driver's memory and cannot be sent to a Ballista cluster"
+                ))
+            })
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> DfResult<Arc<dyn FileFormatFactory>> {
+        self.ballista.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> DfResult<()> {
+        self.ballista.try_encode_file_format(buf, node)
+    }
+}
+
+/// Ballista's own log lines on stderr: warnings and errors, or down to the level in
+/// `CXPIPE_CLUSTER_LOG` (`info`, `debug`).
+struct StderrLog(log::LevelFilter);
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= self.0
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "{} {} {}: {}",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn init_log() {
+    let level = match std::env::var("CXPIPE_CLUSTER_LOG").as_deref() {
+        Ok("debug") => log::LevelFilter::Debug,
+        Ok("info") => log::LevelFilter::Info,
+        Ok("error") => log::LevelFilter::Error,
+        _ => log::LevelFilter::Warn,
+    };
+    if log::set_boxed_logger(Box::new(StderrLog(level))).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// `HOST:PORT` as given, or a usage error naming the flag.
+fn host_port(text: &str, flag: &str) -> Result<(String, u16)> {
+    let usage = || {
+        Error::Usage(format!(
+            "invalid {flag} '{text}': use HOST:PORT, e.g. 127.0.0.1:50050"
+        ))
+    };
+    let (host, port) = text.trim().rsplit_once(':').ok_or_else(usage)?;
+    let port = port.parse::<u16>().map_err(|_| usage())?;
+    if host.is_empty() {
+        return Err(usage());
+    }
+    Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+fn resolve(host: &str, port: u16, flag: &str) -> Result<SocketAddr> {
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| Error::Usage(format!("{flag}: cannot resolve host '{host}'")))
+}
+
+/// A runtime whose stores come from this process's environment.
+fn shared_runtime(temp: Option<&std::path::Path>) -> DfResult<Arc<RuntimeEnv>> {
+    let mut builder =
+        RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(EnvStores::default()));
+    if let Some(dir) = temp {
+        builder = builder.with_temp_file_path(dir);
+    }
+    builder.build_arc()
+}
+
+/// `cxpipe scheduler`: serves until interrupted (Ctrl-C or SIGTERM).
+pub async fn scheduler(args: &SchedulerArgs) -> Result<()> {
+    init_log();
+    let (host, port) = host_port(&args.bind, "--bind")?;
+    let address = resolve(&host, port, "--bind")?;
+    let external = args.external_host.clone().unwrap_or_else(|| {
+        if host == "0.0.0.0" {
+            "localhost".to_string()
+        } else {
+            host.clone()
+        }
+    });
+    let runtime = shared_runtime(None)?;
+    let mut config = SchedulerConfig::default()
+        .with_hostname(&external)
+        .with_port(port)
+        .with_override_session_builder(Arc::new(move |config: SessionConfig| {
+            let state = ballista_core::utils::default_session_builder(config)?;
+            Ok(SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(runtime.clone())
+                .build())
+        }));
+    config.bind_host = host.clone();
+    config.min_ready_executors = args.min_executors.max(1);
+    config.override_logical_codec = Some(Arc::new(CxpipeCodec::default()));
+    let config = Arc::new(config);
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| Error::Engine(format!("cannot start the scheduler: {e}")))?;
+    eprintln!(
+        "cxpipe: scheduler listening on {address} (clients and executors use {external}:{port}); Ctrl-C to stop"
+    );
+    tokio::select! {
+        served = start_server(cluster, address, config) => served.map_err(|e| {
+            Error::Engine(format!("scheduler on {address} stopped: {e}; is the port already in use?"))
+        }),
+        _ = stop_signal() => {
+            eprintln!("cxpipe: scheduler stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `cxpipe executor`: registers with the scheduler and runs its tasks until interrupted.
+pub async fn executor(args: &ExecutorArgs) -> Result<()> {
+    init_log();
+    let (scheduler_host, scheduler_port) = host_port(&args.scheduler, "--scheduler")?;
+    let (bind_host, port) = host_port(&args.bind, "--bind")?;
+    let grpc_port = match args.grpc_port {
+        Some(p) => p,
+        None => port.checked_add(1).ok_or_else(|| {
+            Error::Usage("--bind port 65535 leaves no port for --grpc-port; give one".into())
+        })?,
+    };
+    let memory_pool_size = args
+        .memory_limit
+        .as_deref()
+        .map(crate::config::parse_memory)
+        .transpose()?
+        .map(|bytes| bytes as u64);
+    // A folder we made is ours to remove; one the user named is theirs.
+    let (work_dir, made) = match &args.work_dir {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("cxpipe-executor-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot create the work dir {}: {e}; give a writable --work-dir",
+            work_dir.display()
+        ))
+    })?;
+    let runtime_dir = work_dir.clone();
+    let registry = Arc::new(EnvStores::default());
+    let functions =
+        BallistaFunctionRegistry::from(&SessionStateBuilder::new().with_default_features().build());
+    let external_host = args
+        .external_host
+        .clone()
+        .or_else(|| (bind_host != "0.0.0.0").then(|| bind_host.clone()));
+    let config = ExecutorProcessConfig {
+        bind_host: bind_host.clone(),
+        external_host,
+        port,
+        grpc_port,
+        scheduler_host,
+        scheduler_port,
+        scheduler_connect_timeout_seconds: 60,
+        vcores: args.concurrent_tasks.unwrap_or(0),
+        work_dir: Some(work_dir.display().to_string()),
+        memory_pool_size,
+        override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
+            Ok(Arc::new(
+                RuntimeEnvBuilder::new()
+                    .with_temp_file_path(runtime_dir.clone())
+                    .with_object_store_registry(registry.clone())
+                    .build()?,
+            ))
+        })),
+        override_function_registry: Some(Arc::new(functions)),
+        override_logical_codec: Some(Arc::new(CxpipeCodec::default())),
+        ..Default::default()
+    };
+    eprintln!(
+        "cxpipe: executor on {bind_host}:{port} (tasks on gRPC port {grpc_port}) for scheduler {}; work dir {}",
+        args.scheduler,
+        work_dir.display()
+    );
+    let ran = start_executor_process(Arc::new(config)).await;
+    if made {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    ran.map_err(|e| {
+        Error::Engine(format!(
+            "executor stopped: {e}; check that the scheduler at {} is running and the ports are free",
+            args.scheduler
+        ))
+    })
+}
