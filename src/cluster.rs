@@ -58,7 +58,11 @@ pub async fn remote_context(
     let config = config
         .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(CxpipeCodec::default()))
-        .with_ballista_job_name(job);
+        .with_ballista_job_name(job)
+        // The adaptive planner (on by default in Ballista 55) can hand a sort with a row limit
+        // an input without partitions, which DataFusion 55 rejects by panicking in the
+        // executor; the static planner runs every shipped model.
+        .set_bool(ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
     let runtime = runtime
         .with_object_store_registry(Arc::new(EnvStores::default()))
         .build_arc()?;
