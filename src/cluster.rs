@@ -62,7 +62,10 @@ pub async fn remote_context(
         // The adaptive planner (on by default in Ballista 55) can hand a sort with a row limit
         // an input without partitions, which DataFusion 55 rejects by panicking in the
         // executor; the static planner runs every shipped model.
-        .set_bool(ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+        .set_bool(
+            ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED,
+            false,
+        );
     let runtime = runtime
         .with_object_store_registry(Arc::new(EnvStores::default()))
         .build_arc()?;
@@ -109,10 +112,26 @@ pub async fn check_distributable(ctx: &SessionContext, df: &DataFrame) -> DfResu
     )
     .map_err(|e| {
         DataFusionError::NotImplemented(format!(
-            "Ballista cannot send this query's execution plan to the executors: {e}"
+            "Ballista cannot send this query's execution plan to the executors: {}",
+            unsupported(&e.to_string())
         ))
     })?;
     Ok(())
+}
+
+/// The operator a serialisation error names, and the SQL that makes it, without the plan dump.
+fn unsupported(error: &str) -> String {
+    let node = error
+        .split("Unsupported plan node, name: [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next());
+    match node {
+        Some("RecursiveQueryExec") => {
+            "a recursive CTE (`with recursive`) cannot run on a cluster; use range()/unnest or a join instead".into()
+        }
+        Some(node) => format!("its {node} operator cannot run on a cluster"),
+        None => error.split(". Plan:").next().unwrap_or(error).to_string(),
+    }
 }
 
 /// Object stores built on first use from this process's environment (see the module docs).
