@@ -264,7 +264,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let work = WorkDir::create(run_id)?;
     let ingest = mode
         .keeps_state()
-        .then(|| IngestTarget::new(output, &mode, run_id));
+        .then(|| IngestTarget::new(output, project, &mode, run_id));
     let models = execute::run_models(
         &ctx,
         project,
@@ -277,7 +277,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     .await;
     lap("models", &mut timings);
     let keep = match &ingest {
-        Some(_) => settled_counters(&ctx, &models, run_date).await,
+        Some(target) => settled_counters(&ctx, &models, target, run_date).await,
         None => Err("this run does not keep state".to_string()),
     };
     let ok: BTreeSet<&str> = models
@@ -468,11 +468,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
 async fn settled_counters(
     ctx: &datafusion::prelude::SessionContext,
     models: &[ModelRun],
+    target: &IngestTarget,
     run_date: NaiveDate,
 ) -> std::result::Result<state::Ingested, String> {
-    for name in [state::INGEST_MODEL, state::COUNTERS_MODEL] {
-        if !models.iter().any(|m| m.name == name && m.ok()) {
-            return Err(format!("{name} did not run"));
+    for model in models {
+        let needed = model.name == state::COUNTERS_MODEL || target.keeps(&model.name);
+        if needed && !model.ok() {
+            return Err(format!("{} did not run", model.name));
         }
     }
     match state::future_rows(ctx, run_date).await {
@@ -595,14 +597,14 @@ pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
     for model in &project.models {
         let registered = match model.materialized {
             // Intermediates are not published: recompute them, as views.
-            crate::project::Materialized::View | crate::project::Materialized::Intermediate => {
-                match ctx.sql(&model.sql).await {
-                    Ok(df) => ctx
-                        .register_table(model.name.as_str(), df.into_view())
-                        .map(|_| ()),
-                    Err(e) => Err(e),
-                }
-            }
+            crate::project::Materialized::View
+            | crate::project::Materialized::Intermediate
+            | crate::project::Materialized::Incremental => match ctx.sql(&model.sql).await {
+                Ok(df) => ctx
+                    .register_table(model.name.as_str(), df.into_view())
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            },
             crate::project::Materialized::Table => {
                 let url = format!(
                     "{}/",

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::inputs::{self, FileRow, InputFile};
 use crate::outputs;
-use crate::project::Project;
+use crate::project::{Materialized, Project};
 use crate::storage::Location;
 
 /// The model whose rows are stored: every valid event, counted once.
@@ -42,7 +42,7 @@ pub const EARLIER_TABLE: &str = "earlier_inputs";
 
 const STATE_DIR: &str = "state";
 const STATE_FILE: &str = "state/state.json";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Input counters of the files the stored rows came from.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +61,8 @@ pub struct State {
     pub input: String,
     pub fingerprint: String,
     pub files: Vec<FileRow>,
-    /// Parquet parts of the ingest model, relative to the output.
-    pub parts: Vec<String>,
+    /// Parquet parts of the ingest model and of every incremental model, relative to the output.
+    pub parts: BTreeMap<String, Vec<String>>,
     pub ingested: Ingested,
 }
 
@@ -227,6 +227,7 @@ async fn load(output: &Location) -> Result<Option<State>> {
 pub fn fingerprint(project: &Project) -> String {
     let mut needed: BTreeSet<&str> = BTreeSet::new();
     let mut pending = vec![INGEST_MODEL, COUNTERS_MODEL];
+    pending.extend(kept_models(project));
     while let Some(name) = pending.pop() {
         if needed.insert(name)
             && let Some(model) = project.model(name)
@@ -254,41 +255,76 @@ pub fn fingerprint(project: &Project) -> String {
     format!("{hash:016x}")
 }
 
-/// Where a run writes the ingest model's new rows, and what is stored already.
+/// The models whose rows the state keeps: the ingest model and every `incremental` model.
+pub fn kept_models(project: &Project) -> Vec<&str> {
+    project
+        .models
+        .iter()
+        .filter(|m| m.name == INGEST_MODEL || m.materialized == Materialized::Incremental)
+        .map(|m| m.name.as_str())
+        .collect()
+}
+
+/// Where a run writes the new rows of the models the state keeps, and what is stored already.
 #[derive(Clone)]
 pub struct IngestTarget {
     pub output: Location,
-    /// The new part, written by this run.
-    pub part: Path,
-    /// URLs of the parts stored by earlier runs (incremental runs only).
-    pub stored: Vec<String>,
+    run_id: String,
+    /// The kept models, and the URLs of the parts earlier runs stored (incremental runs only).
+    stored: BTreeMap<String, Vec<String>>,
 }
 
 impl IngestTarget {
-    pub fn new(output: &Location, mode: &Mode, run_id: &str) -> IngestTarget {
-        let stored = match mode {
-            Mode::Incremental { since } => since
-                .parts
-                .iter()
-                .map(|p| output.url_of(&output.path(p)))
-                .collect(),
-            Mode::Full { .. } => Vec::new(),
-        };
+    pub fn new(output: &Location, project: &Project, mode: &Mode, run_id: &str) -> IngestTarget {
+        let stored = kept_models(project)
+            .into_iter()
+            .map(|name| {
+                let parts = match mode {
+                    Mode::Incremental { since } => since
+                        .parts
+                        .get(name)
+                        .into_iter()
+                        .flatten()
+                        .map(|p| output.url_of(&output.path(p)))
+                        .collect(),
+                    Mode::Full { .. } => Vec::new(),
+                };
+                (name.to_string(), parts)
+            })
+            .collect();
         IngestTarget {
             output: output.clone(),
-            part: output.path(&part_name(run_id)),
+            run_id: run_id.to_string(),
             stored,
         }
     }
 
-    /// Removes the new part when the run does not commit it.
+    /// Whether the state keeps this model's rows.
+    pub fn keeps(&self, model: &str) -> bool {
+        self.stored.contains_key(model)
+    }
+
+    /// URLs of the parts earlier runs stored for this model.
+    pub fn stored(&self, model: &str) -> &[String] {
+        self.stored.get(model).map_or(&[], Vec::as_slice)
+    }
+
+    /// Where this run writes the model's new rows.
+    pub fn part(&self, model: &str) -> Path {
+        self.output.path(&part_name(model, &self.run_id))
+    }
+
+    /// Removes this run's parts when it does not commit them.
     pub async fn discard(&self) -> Result<()> {
-        outputs::delete(&self.output, &self.part).await
+        for model in self.stored.keys() {
+            outputs::delete(&self.output, &self.part(model)).await?;
+        }
+        Ok(())
     }
 }
 
-fn part_name(run_id: &str) -> String {
-    format!("{STATE_DIR}/{INGEST_MODEL}/part-{run_id}.parquet")
+fn part_name(model: &str, run_id: &str) -> String {
+    format!("{STATE_DIR}/{model}/part-{run_id}.parquet")
 }
 
 /// The `earlier_inputs` table: one row of counters.
@@ -378,13 +414,20 @@ pub struct Commit<'a> {
 /// Writes `state.json` listing the earlier parts (incremental) and this run's part, then deletes
 /// parts no longer listed. Until `state.json` is replaced the previous state is whole.
 pub async fn commit(c: Commit<'_>) -> Result<()> {
-    let (mut files, mut parts) = match c.mode {
+    let (mut files, earlier) = match c.mode {
         Mode::Incremental { since } => (since.files.clone(), since.parts.clone()),
-        Mode::Full { .. } => (Vec::new(), Vec::new()),
+        Mode::Full { .. } => (Vec::new(), BTreeMap::new()),
     };
     files.extend(c.read.iter().map(InputFile::row));
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    parts.push(part_name(c.run_id));
+    let parts: BTreeMap<String, Vec<String>> = kept_models(c.project)
+        .into_iter()
+        .map(|name| {
+            let mut parts = earlier.get(name).cloned().unwrap_or_default();
+            parts.push(part_name(name, c.run_id));
+            (name.to_string(), parts)
+        })
+        .collect();
     let state = State {
         format: FORMAT,
         run_date: c.run_date,
@@ -399,10 +442,15 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
     let bytes =
         serde_json::to_vec_pretty(&state).map_err(|e| Error::output(c.output.url_of(&path), e))?;
     outputs::put(c.output, &path, bytes).await?;
-    let listed: BTreeSet<Path> = state.parts.iter().map(|p| c.output.path(p)).collect();
-    let prefix = c.output.path(&format!("{STATE_DIR}/{INGEST_MODEL}"));
-    for path in outputs::list(c.output, &prefix).await? {
-        if !listed.contains(&path) {
+    // Parts of failed runs, of earlier full refreshes and of models no longer in the project.
+    let listed: BTreeSet<Path> = state
+        .parts
+        .values()
+        .flatten()
+        .map(|p| c.output.path(p))
+        .collect();
+    for path in outputs::list(c.output, &c.output.path(STATE_DIR)).await? {
+        if !listed.contains(&path) && path != c.output.path(STATE_FILE) {
             outputs::delete(c.output, &path).await?;
         }
     }
