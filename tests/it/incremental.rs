@@ -287,3 +287,20 @@ fn changing_the_ingest_sql_means_a_full_refresh() {
     assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
     assert_eq!(p.table("2026-03-03", "my_counts", &["n"]), ["5"]);
 }
+
+#[test]
+fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[(
+            "my_rollup",
+            "-- materialized: incremental\nselect t.anonymous_id, count(*) as n\nfrom touchpoints as t join int_identities as i on i.anonymous_id = t.anonymous_id\ngroup by 1\n",
+        )]);
+    let out = p.run_binary("2026-03-01", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_rollup.sql:1") && stderr.contains("reads only touchpoints"),
+        "{stderr}"
+    );
+}
