@@ -258,7 +258,18 @@ async fn write_part(
     let part = target.part(&model.name);
     let stream = df.execute_stream().await?;
     let rows = outputs::write_parquet(&target.output, &part, stream).await?;
-    let mut parts = target.stored(&model.name).to_vec();
+    let stored = target.stored(&model.name).to_vec();
+    if target.compacts(&model.name) {
+        // Many nights' parts become one, so reads do not open a file per night forever.
+        let compacted = target.compacted_part(&model.name);
+        let stream = ctx
+            .read_parquet(stored.clone(), ParquetReadOptions::default())
+            .await?
+            .execute_stream()
+            .await?;
+        outputs::write_parquet(&target.output, &compacted, stream).await?;
+    }
+    let mut parts = stored;
     parts.push(target.output.url_of(&part));
     let all = ctx
         .read_parquet(parts, ParquetReadOptions::default())

@@ -314,17 +314,39 @@ impl IngestTarget {
         self.output.path(&part_name(model, &self.run_id))
     }
 
+    /// Whether this run also merges the model's stored parts into one.
+    pub fn compacts(&self, model: &str) -> bool {
+        compacts(self.stored(model).len())
+    }
+
+    /// Where this run writes the model's stored parts merged into one.
+    pub fn compacted_part(&self, model: &str) -> Path {
+        self.output.path(&compacted_name(model, &self.run_id))
+    }
+
     /// Removes this run's parts when it does not commit them.
     pub async fn discard(&self) -> Result<()> {
         for model in self.stored.keys() {
             outputs::delete(&self.output, &self.part(model)).await?;
+            outputs::delete(&self.output, &self.compacted_part(model)).await?;
         }
         Ok(())
     }
 }
 
+/// Parts a model may gather (one a night) before a run merges them into one.
+const COMPACT_AFTER: usize = 30;
+
+fn compacts(stored_parts: usize) -> bool {
+    stored_parts >= COMPACT_AFTER
+}
+
 fn part_name(model: &str, run_id: &str) -> String {
     format!("{STATE_DIR}/{model}/part-{run_id}.parquet")
+}
+
+fn compacted_name(model: &str, run_id: &str) -> String {
+    format!("{STATE_DIR}/{model}/part-{run_id}-earlier.parquet")
 }
 
 /// The `earlier_inputs` table: one row of counters.
@@ -424,6 +446,9 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
         .into_iter()
         .map(|name| {
             let mut parts = earlier.get(name).cloned().unwrap_or_default();
+            if compacts(parts.len()) {
+                parts = vec![compacted_name(name, c.run_id)];
+            }
             parts.push(part_name(name, c.run_id));
             (name.to_string(), parts)
         })

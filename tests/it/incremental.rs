@@ -304,3 +304,45 @@ fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_month_of_nights_is_compacted_into_one_part_per_model() {
+    let start = date("2026-01-01");
+    let day = |n: i64| (start + chrono::Duration::days(n)).to_string();
+    let mut events = Vec::new();
+    for n in 0..32 {
+        let at = format!("{} 10:00", day(n));
+        events.push(ev(&format!("v{n}"), &at, "anon-1", "page_view"));
+        events.push(
+            ev(&format!("p{n}"), &at, "anon-2", "purchase")
+                .customer("c2")
+                .revenue(5.0),
+        );
+    }
+    events.push(ev("s1", &format!("{} 11:00", day(31)), "anon-1", "signup").customer("c1"));
+    let p = TestProject::new().events(&events);
+    for n in 0..31 {
+        p.run_ok(&day(n));
+    }
+    let last = day(30);
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.output().join("state/state.json")).expect("state.json"),
+    )
+    .expect("json");
+    // Night 30 found 30 stored parts per model and merged them: the merged part and its own.
+    for (model, parts) in state["parts"].as_object().expect("parts") {
+        assert_eq!(parts.as_array().map(Vec::len), Some(2), "{model}: {parts}");
+    }
+    let files = std::fs::read_dir(p.output().join("state/touchpoints"))
+        .expect("state folder")
+        .count();
+    assert_eq!(files, 2, "superseded parts are deleted");
+    assert_eq!(run_tables(&p.output(), &last), from_scratch(&p, &last));
+    // And the night after reads the merged part like any other; anon-1 signs up that night.
+    p.run_ok(&day(31));
+    assert_eq!(state_of(&p.output(), &day(31)).0, "incremental");
+    assert_eq!(
+        run_tables(&p.output(), &day(31)),
+        from_scratch(&p, &day(31))
+    );
+}
