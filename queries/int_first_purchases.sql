@@ -18,4 +18,3 @@ select
 from stitched
 where customer_id is not null
 group by customer_id
-order by customer_id

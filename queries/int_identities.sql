@@ -16,4 +16,3 @@ with ranked as (
 select anonymous_id, customer_id
 from ranked
 where position = 1
-order by anonymous_id
