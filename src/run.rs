@@ -200,8 +200,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         run_date,
         full_refresh: config.full_refresh,
         selecting: selected.is_some(),
+        skipping_bad_files: config.on_bad_file == BadFilePolicy::Skip,
     };
-    let (mode, to_read) = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
+    let state::Plan {
+        mode,
+        to_read,
+        known_bad,
+    } = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
     discovery.files = to_read;
     match &mode {
         Mode::Incremental { since } => log.info(
@@ -223,8 +228,30 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
             &[("mode", json!("full")), ("reason", json!(reason))],
         ),
     }
+    let as_listed: BTreeMap<String, inputs::FileRow> = discovery
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.row()))
+        .collect();
     let bad = inputs::inspect(input, &mut discovery.files).await;
     let mut skipped_files = Vec::new();
+    // What the state remembers as left out: the files still bad as they were, and this run's.
+    let mut remembered_bad = Vec::new();
+    for known in known_bad {
+        log.warn(
+            "skip_file",
+            &format!(
+                "skipping {} as on {}: {}",
+                known.file.path, known.since, known.reason
+            ),
+            &[("path", json!(known.file.path))],
+        );
+        skipped_files.push(BadFile {
+            path: known.file.path.clone(),
+            reason: format!("{} (left out since {})", known.reason, known.since),
+        });
+        remembered_bad.push(known);
+    }
     for (file, error) in bad {
         match config.on_bad_file {
             BadFilePolicy::Fail => return Err(error),
@@ -234,6 +261,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
                     &format!("skipping {}: {}", file.path, file.reason),
                     &[("path", json!(file.path))],
                 );
+                if let Some(row) = as_listed.get(&file.path) {
+                    remembered_bad.push(state::SkippedFile {
+                        file: row.clone(),
+                        reason: file.reason.clone(),
+                        since: run_date,
+                    });
+                }
                 skipped_files.push(file);
             }
         }
@@ -403,7 +437,15 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     )
     .await?;
     if let Some(target) = &ingest {
-        keep_state(target, keep, &mode, scope, &manifest.input.files).await;
+        keep_state(
+            target,
+            keep,
+            &mode,
+            scope,
+            &manifest.input.files,
+            remembered_bad,
+        )
+        .await;
     }
 
     let count = |s: Status| manifest.models.iter().filter(|m| m.status == s).count();
@@ -497,6 +539,7 @@ async fn keep_state(
     mode: &Mode,
     scope: &Scope<'_>,
     read: &[InputFile],
+    skipped: Vec<state::SkippedFile>,
 ) {
     let outcome = match keep {
         Ok(ingested) => state::commit(state::Commit {
@@ -508,6 +551,7 @@ async fn keep_state(
             mode,
             read,
             ingested,
+            skipped,
         })
         .await
         .map_err(|e| e.to_string()),

@@ -64,6 +64,18 @@ pub struct State {
     /// Parquet parts of the ingest model and of every incremental model, relative to the output.
     pub parts: BTreeMap<String, Vec<String>>,
     pub ingested: Ingested,
+    /// Files left out under `--on-bad-file skip`: not read again while they stay as they are.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// A bad file a run left out, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedFile {
+    pub file: FileRow,
+    pub reason: String,
+    /// The day of the run that first left it out.
+    pub since: NaiveDate,
 }
 
 /// How a run computes the ingest model.
@@ -130,26 +142,56 @@ pub struct Planning<'a> {
     pub full_refresh: bool,
     /// A `--select` run: never reads or writes state.
     pub selecting: bool,
+    /// `--on-bad-file skip`: files the state remembers as bad stay left out.
+    pub skipping_bad_files: bool,
+}
+
+/// What a run reads, and the bad files it leaves out without reading because the state
+/// remembers them.
+pub struct Plan {
+    pub mode: Mode,
+    pub to_read: Vec<InputFile>,
+    pub known_bad: Vec<SkippedFile>,
 }
 
 /// Decides between an incremental run and a full refresh, and which discovered files to read:
 /// on an incremental run, the files the state does not list.
-pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<(Mode, Vec<InputFile>)> {
+pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> {
     let full = |reason: &str, keeps_state: bool| Mode::Full {
         reason: reason.to_string(),
         keeps_state,
     };
+    let everything = |mode: Mode| Plan {
+        mode,
+        to_read: discovered.clone(),
+        known_bad: Vec::new(),
+    };
     if p.selecting {
-        return Ok((full("a selection runs from scratch", false), discovered));
+        return Ok(everything(full("a selection runs from scratch", false)));
     }
     if p.project.model(INGEST_MODEL).is_none() || p.project.model(COUNTERS_MODEL).is_none() {
         let reason = format!("the project has no {INGEST_MODEL} or {COUNTERS_MODEL} model");
-        return Ok((full(&reason, false), discovered));
+        return Ok(everything(full(&reason, false)));
     }
     let state = match load(p.output).await {
         Ok(Some(state)) => state,
-        Ok(None) => return Ok((full("no state yet", true), discovered)),
-        Err(e) => return Ok((full(&format!("state unreadable ({e})"), true), discovered)),
+        Ok(None) => return Ok(everything(full("no state yet", true))),
+        Err(e) => return Ok(everything(full(&format!("state unreadable ({e})"), true))),
+    };
+    // Remembered bad files count as known only while they are unchanged and skipping is asked.
+    let known_bad: Vec<SkippedFile> = if p.skipping_bad_files {
+        state
+            .skipped
+            .iter()
+            .filter(|s| {
+                discovered
+                    .iter()
+                    .any(|f| f.path == s.file.path && f.row() == s.file)
+            })
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
     };
     let mode = if state.run_date > p.run_date {
         // A backfill: the state stays with the newer day.
@@ -168,26 +210,35 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<(Mode,
             &format!("the SQL of {INGEST_MODEL} or {COUNTERS_MODEL} (or what they read) changed"),
             true,
         )
-    } else if let Some(problem) = unusable(&state, &discovered) {
+    } else if let Some(problem) = unusable(&state, &discovered, &known_bad) {
         full(&problem, true)
     } else {
         Mode::Incremental { since: state }
     };
-    let to_read = match &mode {
+    Ok(match &mode {
         Mode::Incremental { since } => {
-            let known: BTreeSet<&str> = since.files.iter().map(|f| f.path.as_str()).collect();
-            discovered
+            let known: BTreeSet<&str> = since
+                .files
+                .iter()
+                .chain(known_bad.iter().map(|s| &s.file))
+                .map(|f| f.path.as_str())
+                .collect();
+            let to_read = discovered
                 .into_iter()
                 .filter(|f| !known.contains(f.path.as_str()))
-                .collect()
+                .collect();
+            Plan {
+                mode,
+                to_read,
+                known_bad,
+            }
         }
-        Mode::Full { .. } => discovered,
-    };
-    Ok((mode, to_read))
+        Mode::Full { .. } => everything(mode),
+    })
 }
 
 /// Why the stored rows no longer describe the files as they are now, if they do not.
-fn unusable(state: &State, discovered: &[InputFile]) -> Option<String> {
+fn unusable(state: &State, discovered: &[InputFile], known_bad: &[SkippedFile]) -> Option<String> {
     let now: BTreeMap<&str, (u64, &str)> = discovered
         .iter()
         .map(|f| (f.path.as_str(), (f.bytes, f.version.as_str())))
@@ -201,15 +252,24 @@ fn unusable(state: &State, discovered: &[InputFile]) -> Option<String> {
             Some(_) => {}
         }
     }
-    let known: BTreeSet<&str> = state.files.iter().map(|f| f.path.as_str()).collect();
+    let known: BTreeSet<&str> = state
+        .files
+        .iter()
+        .chain(known_bad.iter().map(|s| &s.file))
+        .map(|f| f.path.as_str())
+        .collect();
     discovered
         .iter()
         .find(|f| !known.contains(f.path.as_str()) && f.arrival_date <= state.run_date)
         .map(|f| {
-            format!(
-                "{} landed in a partition already processed on {}",
-                f.path, state.run_date
-            )
+            if state.skipped.iter().any(|s| s.file.path == f.path) {
+                format!("{} changed since it was left out as bad", f.path)
+            } else {
+                format!(
+                    "{} landed in a partition already processed on {}",
+                    f.path, state.run_date
+                )
+            }
         })
 }
 
@@ -431,6 +491,8 @@ pub struct Commit<'a> {
     pub mode: &'a Mode,
     pub read: &'a [InputFile],
     pub ingested: Ingested,
+    /// Bad files left out: remembered ones still there, and this run's.
+    pub skipped: Vec<SkippedFile>,
 }
 
 /// Writes `state.json` listing the earlier parts (incremental) and this run's part, then deletes
@@ -462,6 +524,7 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
         files,
         parts,
         ingested: c.ingested,
+        skipped: c.skipped,
     };
     let path = c.output.path(STATE_FILE);
     let bytes =

@@ -346,3 +346,55 @@ fn a_month_of_nights_is_compacted_into_one_part_per_model() {
         from_scratch(&p, &day(31))
     );
 }
+
+#[test]
+fn a_skipped_bad_file_is_remembered_until_it_is_replaced() {
+    let p = TestProject::new().events(&three_nights());
+    let bad = p
+        .input()
+        .join("touchpoints/date=2026-03-02/truncated.parquet");
+    std::fs::write(&bad, b"PAR1\x00\x00garbage").expect("junk");
+    let skip = ["--on-bad-file", "skip"];
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        let out = p.run_binary(day, &skip);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The night after the skip continues from the state: the bad file is not a reason for a
+    // full refresh, and it is still listed as left out.
+    let (mode, _, since, kept) = state_of(&p.output(), "2026-03-03");
+    assert_eq!(
+        (mode.as_str(), since.as_str(), kept),
+        ("incremental", "2026-03-02", true)
+    );
+    let listed = manifest(&p.output(), "2026-03-03")["input"]["skipped_files"][0]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(listed.contains("left out since 2026-03-02"), "{listed}");
+
+    // Replaced by a good file, it is read: a full refresh says why.
+    std::fs::remove_file(&bad).expect("remove");
+    write_parquet(
+        &bad,
+        &batch(&[&ev("r1", "2026-03-02 12:00", "anon-3", "page_view").customer("c3")]),
+    );
+    let out = p.run_binary("2026-03-04", &skip);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mode, reason, _, _) = state_of(&p.output(), "2026-03-04");
+    assert_eq!(mode, "full");
+    assert!(reason.contains("changed since it was left out"), "{reason}");
+    assert_eq!(
+        p.table("2026-03-04", "data_quality", &["rows_read", "files_read"]),
+        ["7 | 4"]
+    );
+}
