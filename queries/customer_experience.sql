@@ -8,7 +8,19 @@
 -- test: unique(customer_id)
 -- test: not_null(first_purchase_at)
 -- test: accepted_values(experience_class, 'good', 'neutral', 'poor')
-with window_events as (
+with experience_events as (
+    select
+        coalesce(e.customer_id, i.customer_id) as customer_id,
+        e.occurred_at,
+        e.touchpoint,
+        e.nps,
+        e.csat,
+        e.ces
+    from int_experience_events as e
+    left join int_identities as i on e.anonymous_id = i.anonymous_id
+),
+
+window_events as (
     select
         f.customer_id,
         e.touchpoint,
@@ -16,7 +28,7 @@ with window_events as (
         e.csat,
         e.ces
     from int_first_purchases as f
-    inner join int_events as e
+    inner join experience_events as e
         on e.customer_id = f.customer_id
         and e.occurred_at >= f.first_purchase_at
         and e.occurred_at < f.first_purchase_at + interval '30 days'

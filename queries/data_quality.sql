@@ -30,12 +30,12 @@ staged as (
 
 kept as (
     select
-        count(*) as rows_kept,
+        coalesce(sum(rows_kept), 0) as rows_kept,
         coalesce(sum(out_of_range_scores), 0) as out_of_range_scores,
-        count(*) filter (where not channel_known) as unknown_channels,
-        count(*) filter (where not touchpoint_known) as unknown_touchpoints,
-        count(*) filter (where arrival_date > event_date) as late_events
-    from touchpoints
+        coalesce(sum(unknown_channels), 0) as unknown_channels,
+        coalesce(sum(unknown_touchpoints), 0) as unknown_touchpoints,
+        coalesce(sum(late_events), 0) as late_events
+    from int_kept_counts
 ),
 
 files as (

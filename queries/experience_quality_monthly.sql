@@ -12,52 +12,49 @@
 -- test: range(csat, 0, 100)
 -- test: range(ces_avg, 1, 7)
 -- test: range(failed_search_rate, 0, 1)
-with events as (
-    select
-        cast(date_trunc('month', occurred_at) as date) as month,
-        channel,
-        touchpoint,
-        nps,
-        csat,
-        ces,
-        duration_s
-    from int_events
-),
-
-totals as (
+with totals as (
     select
         month,
         case when grouping(channel) = 1 then 'all' else channel end as channel,
-        count(nps) as nps_responses,
-        count(*) filter (where nps >= 9) as promoters,
-        count(*) filter (where nps <= 6) as detractors,
-        count(csat) as csat_responses,
-        count(*) filter (where csat >= 4) as satisfied,
-        count(ces) as ces_responses,
-        avg(ces) as ces_avg,
-        count(*) filter (where touchpoint in ('search', 'search_no_results')) as searches,
-        count(*) filter (where touchpoint = 'search_no_results') as failed_searches,
-        count(*) filter (where touchpoint = 'support_contact') as support_contacts,
-        count(*) filter (where touchpoint = 'support_resolved') as support_resolved,
-        median(duration_s) filter (where touchpoint = 'support_contact') as median_wait_s
-    from events
+        sum(nps_responses) as nps_responses,
+        sum(promoters) as promoters,
+        sum(detractors) as detractors,
+        sum(csat_responses) as csat_responses,
+        sum(satisfied) as satisfied,
+        sum(ces_responses) as ces_responses,
+        sum(ces_total) as ces_total,
+        sum(searches) as searches,
+        sum(failed_searches) as failed_searches,
+        sum(support_contacts) as support_contacts,
+        sum(support_resolved) as support_resolved
+    from int_quality_counts
+    group by grouping sets ((month, channel), (month))
+),
+
+waits as (
+    select
+        month,
+        case when grouping(channel) = 1 then 'all' else channel end as channel,
+        median(duration_s) as median_wait_s
+    from int_support_waits
     group by grouping sets ((month, channel), (month))
 )
 
 select
-    month,
-    channel,
-    nps_responses,
-    100.0 * (promoters - detractors) / nullif(nps_responses, 0) as nps,
-    csat_responses,
-    100.0 * satisfied / nullif(csat_responses, 0) as csat,
-    ces_responses,
-    ces_avg,
-    searches,
-    cast(failed_searches as double) / nullif(searches, 0) as failed_search_rate,
-    support_contacts,
-    support_resolved,
-    cast(support_resolved as double) / nullif(support_contacts, 0) as resolution_rate,
-    median_wait_s
-from totals
-order by month, channel = 'all', channel
+    t.month,
+    t.channel,
+    t.nps_responses,
+    100.0 * (t.promoters - t.detractors) / nullif(t.nps_responses, 0) as nps,
+    t.csat_responses,
+    100.0 * t.satisfied / nullif(t.csat_responses, 0) as csat,
+    t.ces_responses,
+    cast(t.ces_total as double) / nullif(t.ces_responses, 0) as ces_avg,
+    t.searches,
+    cast(t.failed_searches as double) / nullif(t.searches, 0) as failed_search_rate,
+    t.support_contacts,
+    t.support_resolved,
+    cast(t.support_resolved as double) / nullif(t.support_contacts, 0) as resolution_rate,
+    w.median_wait_s
+from totals as t
+left join waits as w on w.month = t.month and w.channel = t.channel
+order by t.month, t.channel = 'all', t.channel

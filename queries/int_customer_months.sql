@@ -15,4 +15,3 @@ from int_first_purchases as f
 inner join int_customer_days as d on d.customer_id = f.customer_id
 where d.activity_date >= f.cohort_month
 group by 1, 2, 3
-order by 1, 3

@@ -3,7 +3,8 @@
 --                (int_identities), else null (a prospect);
 --   person_id:   the customer, or for prospects the anonymous id (for the journey funnel);
 --   is_active:   counts as activity (everything but ad_impression and email_open).
--- materialized: intermediate
+-- Not read by the core models (they read the compact incremental models); there for analysts.
+-- materialized: view
 select
     t.event_id,
     t.occurred_at,

@@ -2,16 +2,17 @@
 -- it belongs to: the customer of its earliest identified event (ties: smallest event_id).
 -- test: unique(anonymous_id)
 -- test: not_null(customer_id)
-with identified as (
+with ranked as (
     select
         anonymous_id,
         customer_id,
-        row_number() over (partition by anonymous_id order by occurred_at, event_id) as position
-    from touchpoints
-    where customer_id is not null
+        row_number() over (
+            partition by anonymous_id
+            order by first_at, first_event_id
+        ) as position
+    from int_identity_candidates
 )
 
 select anonymous_id, customer_id
-from identified
+from ranked
 where position = 1
-order by anonymous_id

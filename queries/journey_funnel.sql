@@ -8,20 +8,32 @@
 -- test: unique(first_touch_month)
 -- test: expression(persons >= considered and considered >= purchased and purchased >= repeated and repeated >= advocated)
 -- test: range(median_days_to_purchase, 0, 100000)
-with persons as (
+with parts as (
     select
-        person_id,
-        min(occurred_at) as first_touch_at,
-        min(occurred_at) filter (where touchpoint = 'purchase') as first_purchase_at,
-        count(*) filter (where touchpoint = 'purchase') as purchases,
-        bool_or(touchpoint in ('product_view', 'search', 'search_no_results', 'add_to_cart')) as considered,
-        bool_or(
-            nps >= 9
-            or (touchpoint = 'review' and csat >= 4)
-            or touchpoint = 'social_interaction'
-        ) as advocacy
-    from int_events
-    group by person_id
+        coalesce(j.customer_id, i.customer_id) as customer_id,
+        j.anonymous_id,
+        j.first_touch_at,
+        j.first_purchase_at,
+        j.purchases,
+        j.considered,
+        j.advocacy
+    from int_journey_parts as j
+    left join int_identities as i on j.anonymous_id = i.anonymous_id
+),
+
+persons as (
+    select
+        case
+            when customer_id is not null then 'customer:' || customer_id
+            else 'anonymous:' || anonymous_id
+        end as person_id,
+        min(first_touch_at) as first_touch_at,
+        min(first_purchase_at) as first_purchase_at,
+        sum(purchases) as purchases,
+        bool_or(considered) as considered,
+        bool_or(advocacy) as advocacy
+    from parts
+    group by 1
 ),
 
 staged as (

@@ -7,17 +7,12 @@
 --   month1_cohort_customers, month1_purchase_retention: of the customers whose first purchase
 --   was in the month before, how many there are and the share who bought again in this month.
 with revenue as (
-    -- One pass over the events: every month with any event, and its revenue.
+    -- Every month with any event, and its revenue.
     select
-        cast(date_trunc('month', occurred_at) as date) as month,
-        count(*) filter (where touchpoint = 'purchase') as purchases,
-        coalesce(sum(
-            case
-                when touchpoint = 'purchase' then abs(revenue)
-                when touchpoint = 'return' then -abs(revenue)
-            end
-        ), 0.0) as net_revenue
-    from int_events
+        cast(date_trunc('month', event_date) as date) as month,
+        sum(purchases) as purchases,
+        sum(net_revenue) as net_revenue
+    from int_daily_activity
     group by 1
 ),
 

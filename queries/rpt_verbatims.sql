@@ -10,9 +10,6 @@ select
     csat,
     ces,
     comment
-from int_events
-where (nps <= 6 or ces <= 3)
-    and comment is not null
-    and trim(comment) <> ''
+from int_verbatim_candidates
 order by occurred_at desc, event_id
 limit 50

@@ -3,8 +3,10 @@
 //! broken query does not cost the executives their report.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
+use datafusion::catalog::TableProvider;
 use datafusion::common::JoinType;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
@@ -59,6 +61,8 @@ pub async fn run_models(
     log: &Log,
 ) -> Vec<ModelRun> {
     let mut status: HashMap<String, Status> = HashMap::new();
+    // On an incremental run, the events that arrived (what incremental models are computed from).
+    let mut new_rows: Option<Arc<dyn TableProvider>> = None;
     let mut runs = Vec::new();
     let total = project.models.len();
     for (index, model) in project.models.iter().enumerate() {
@@ -71,8 +75,17 @@ pub async fn run_models(
             .map(String::as_str)
             .collect();
         let (state, rows, error) = if blocked.is_empty() {
-            let ran = match ingest.filter(|_| model.name == INGEST_MODEL) {
-                Some(target) => run_ingest(ctx, model, target).await,
+            let ran = match ingest.filter(|t| t.keeps(&model.name)) {
+                Some(target) if model.name == INGEST_MODEL => {
+                    run_ingest(ctx, model, target).await.map(|(rows, arrived)| {
+                        // Only an incremental run has stored rows to leave out.
+                        if !target.stored(INGEST_MODEL).is_empty() {
+                            new_rows = Some(arrived);
+                        }
+                        Some(rows)
+                    })
+                }
+                Some(target) => run_incremental(ctx, model, target, new_rows.as_ref()).await,
                 None => run_model(ctx, model, staging, work, file_name).await,
             };
             match ran {
@@ -151,7 +164,9 @@ async fn run_model(
         Materialized::Table => {
             write_and_register(ctx, model, df, staging, "tables", file_name).await
         }
-        Materialized::Intermediate => write_and_register(ctx, model, df, work, "", file_name).await,
+        Materialized::Intermediate | Materialized::Incremental => {
+            write_and_register(ctx, model, df, work, "", file_name).await
+        }
     }
 }
 
@@ -176,15 +191,17 @@ async fn write_and_register(
 
 /// The ingest model over the rows read in this run, less those whose key is already stored,
 /// written as a new state part; the model's name then stands for stored and new rows together.
+/// Returns the new rows alone, which incremental models are computed from.
 async fn run_ingest(
     ctx: &SessionContext,
     model: &Model,
     target: &IngestTarget,
-) -> Result<Option<u64>> {
+) -> Result<(u64, Arc<dyn TableProvider>)> {
     let mut df = ctx.sql(&model.sql).await?;
-    if !target.stored.is_empty() {
+    let stored = target.stored(&model.name);
+    if !stored.is_empty() {
         let stored_keys = ctx
-            .read_parquet(target.stored.clone(), ParquetReadOptions::default())
+            .read_parquet(stored.to_vec(), ParquetReadOptions::default())
             .await?
             .select(vec![col(INGEST_KEY)])?;
         df = df.join(
@@ -195,15 +212,70 @@ async fn run_ingest(
             None,
         )?;
     }
+    let rows = write_part(ctx, model, df, target).await?;
+    let new_rows = ctx
+        .read_parquet(
+            target.output.url_of(&target.part(&model.name)),
+            ParquetReadOptions::default(),
+        )
+        .await?
+        .into_view();
+    Ok((rows, new_rows))
+}
+
+/// An incremental model over the events that arrived in this run (`new_rows` stands in for the
+/// ingest model while its SQL is planned), written as a new state part.
+async fn run_incremental(
+    ctx: &SessionContext,
+    model: &Model,
+    target: &IngestTarget,
+    new_rows: Option<&Arc<dyn TableProvider>>,
+) -> Result<Option<u64>> {
+    let planned = match new_rows {
+        Some(new_rows) => {
+            let all = ctx.deregister_table(INGEST_MODEL)?;
+            ctx.register_table(INGEST_MODEL, Arc::clone(new_rows))?;
+            let planned = ctx.sql(&model.sql).await;
+            ctx.deregister_table(INGEST_MODEL)?;
+            if let Some(all) = all {
+                ctx.register_table(INGEST_MODEL, all)?;
+            }
+            planned
+        }
+        None => ctx.sql(&model.sql).await,
+    };
+    Ok(Some(write_part(ctx, model, planned?, target).await?))
+}
+
+/// Writes the model's new rows as this run's state part and registers the model as the stored
+/// parts and the new one together.
+async fn write_part(
+    ctx: &SessionContext,
+    model: &Model,
+    df: DataFrame,
+    target: &IngestTarget,
+) -> Result<u64> {
+    let part = target.part(&model.name);
     let stream = df.execute_stream().await?;
-    let rows = outputs::write_parquet(&target.output, &target.part, stream).await?;
-    let mut parts = target.stored.clone();
-    parts.push(target.output.url_of(&target.part));
+    let rows = outputs::write_parquet(&target.output, &part, stream).await?;
+    let stored = target.stored(&model.name).to_vec();
+    if target.compacts(&model.name) {
+        // Many nights' parts become one, so reads do not open a file per night forever.
+        let compacted = target.compacted_part(&model.name);
+        let stream = ctx
+            .read_parquet(stored.clone(), ParquetReadOptions::default())
+            .await?
+            .execute_stream()
+            .await?;
+        outputs::write_parquet(&target.output, &compacted, stream).await?;
+    }
+    let mut parts = stored;
+    parts.push(target.output.url_of(&part));
     let all = ctx
         .read_parquet(parts, ParquetReadOptions::default())
         .await?;
     ctx.register_table(model.name.as_str(), all.into_view())?;
-    Ok(Some(rows))
+    Ok(rows)
 }
 
 /// DataFusion nests context; the innermost message is what the analyst needs, on one line.

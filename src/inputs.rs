@@ -11,6 +11,8 @@ use arrow::datatypes::FieldRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::NaiveDate;
 use datafusion::catalog::Session;
+use datafusion::common::Statistics;
+use datafusion::common::stats::Precision;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
@@ -19,6 +21,7 @@ use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
@@ -384,6 +387,7 @@ pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile
                 shown: f.path.clone(),
             })
             .collect(),
+        rows: files.iter().map(|f| f.rows).sum(),
     };
     ctx.register_table(RAW_TABLE, Arc::new(table))?;
     Ok(())
@@ -414,6 +418,8 @@ pub struct TouchpointsTable {
     /// The store's root URL, e.g. `s3://bucket` or `file://`.
     store_url: String,
     files: Vec<ScanFile>,
+    /// Rows in all files, from their footers.
+    rows: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -443,6 +449,15 @@ impl TableProvider for TouchpointsTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        if self.files.is_empty() {
+            // A night with no new files: no scan at all (a scan of zero file groups has no
+            // partitioning, which aggregations above it cannot be planned on).
+            let schema = match projection {
+                Some(indices) => Arc::new(raw_schema().project(indices)?),
+                None => raw_schema(),
+            };
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
         let source = ParquetSource::new(
             TableSchema::builder(file_schema())
                 .with_table_partition_cols(partition_fields())
@@ -470,9 +485,15 @@ impl TableProvider for TouchpointsTable {
             .filter(|(_, files)| !files.is_empty())
             .map(|(_, files)| FileGroup::new(files))
             .collect();
+        // The row count lets the planner put the smaller side of a join on the build side.
+        let mut statistics = Statistics::new_unknown(&raw_schema());
+        statistics.num_rows = Precision::Exact(self.rows as usize);
+        statistics.total_byte_size =
+            Precision::Inexact(self.files.iter().map(|f| f.bytes as usize).sum());
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
                 .with_file_groups(groups)
+                .with_statistics(statistics)
                 .with_projection_indices(projection.cloned())?
                 .with_limit(limit)
                 .build();

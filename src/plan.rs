@@ -149,7 +149,7 @@ async fn plan_model(
         Materialized::View => {
             ctx.register_table(model.name.as_str(), df.clone().into_view())?;
         }
-        Materialized::Table | Materialized::Intermediate => {
+        Materialized::Table | Materialized::Intermediate | Materialized::Incremental => {
             ctx.register_table(
                 model.name.as_str(),
                 Arc::new(MemTable::try_new(schema.clone(), vec![vec![]])?),

@@ -214,8 +214,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         run_date,
         full_refresh: config.full_refresh,
         selecting: selected.is_some(),
+        skipping_bad_files: config.on_bad_file == BadFilePolicy::Skip,
     };
-    let (mode, to_read) = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
+    let state::Plan {
+        mode,
+        to_read,
+        known_bad,
+    } = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
     discovery.files = to_read;
     match &mode {
         Mode::Incremental { since } => log.info(
@@ -237,8 +242,30 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
             &[("mode", json!("full")), ("reason", json!(reason))],
         ),
     }
+    let as_listed: BTreeMap<String, inputs::FileRow> = discovery
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.row()))
+        .collect();
     let bad = inputs::inspect(input, &mut discovery.files).await;
     let mut skipped_files = Vec::new();
+    // What the state remembers as left out: the files still bad as they were, and this run's.
+    let mut remembered_bad = Vec::new();
+    for known in known_bad {
+        log.warn(
+            "skip_file",
+            &format!(
+                "skipping {} as on {}: {}",
+                known.file.path, known.since, known.reason
+            ),
+            &[("path", json!(known.file.path))],
+        );
+        skipped_files.push(BadFile {
+            path: known.file.path.clone(),
+            reason: format!("{} (left out since {})", known.reason, known.since),
+        });
+        remembered_bad.push(known);
+    }
     for (file, error) in bad {
         match config.on_bad_file {
             BadFilePolicy::Fail => return Err(error),
@@ -248,6 +275,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
                     &format!("skipping {}: {}", file.path, file.reason),
                     &[("path", json!(file.path))],
                 );
+                if let Some(row) = as_listed.get(&file.path) {
+                    remembered_bad.push(state::SkippedFile {
+                        file: row.clone(),
+                        reason: file.reason.clone(),
+                        since: run_date,
+                    });
+                }
                 skipped_files.push(file);
             }
         }
@@ -278,7 +312,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let work = WorkDir::create(run_id, &config.engine, output)?;
     let ingest = mode
         .keeps_state()
-        .then(|| IngestTarget::new(output, &mode, run_id));
+        .then(|| IngestTarget::new(output, project, &mode, run_id));
     let models = execute::run_models(
         &ctx,
         project,
@@ -291,7 +325,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     .await;
     lap("models", &mut timings);
     let keep = match &ingest {
-        Some(_) => settled_counters(&ctx, &models, run_date).await,
+        Some(target) => settled_counters(&ctx, &models, target, run_date).await,
         None => Err("this run does not keep state".to_string()),
     };
     let ok: BTreeSet<&str> = models
@@ -418,7 +452,15 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     )
     .await?;
     if let Some(target) = &ingest {
-        keep_state(target, keep, &mode, scope, &manifest.input.files).await;
+        keep_state(
+            target,
+            keep,
+            &mode,
+            scope,
+            &manifest.input.files,
+            remembered_bad,
+        )
+        .await;
     }
 
     let count = |s: Status| manifest.models.iter().filter(|m| m.status == s).count();
@@ -483,11 +525,13 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
 async fn settled_counters(
     ctx: &datafusion::prelude::SessionContext,
     models: &[ModelRun],
+    target: &IngestTarget,
     run_date: NaiveDate,
 ) -> std::result::Result<state::Ingested, String> {
-    for name in [state::INGEST_MODEL, state::COUNTERS_MODEL] {
-        if !models.iter().any(|m| m.name == name && m.ok()) {
-            return Err(format!("{name} did not run"));
+    for model in models {
+        let needed = model.name == state::COUNTERS_MODEL || target.keeps(&model.name);
+        if needed && !model.ok() {
+            return Err(format!("{} did not run", model.name));
         }
     }
     match state::future_rows(ctx, run_date).await {
@@ -510,6 +554,7 @@ async fn keep_state(
     mode: &Mode,
     scope: &Scope<'_>,
     read: &[InputFile],
+    skipped: Vec<state::SkippedFile>,
 ) {
     let outcome = match keep {
         Ok(ingested) => state::commit(state::Commit {
@@ -521,6 +566,7 @@ async fn keep_state(
             mode,
             read,
             ingested,
+            skipped,
         })
         .await
         .map_err(|e| e.to_string()),
@@ -645,14 +691,14 @@ pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
     for model in &project.models {
         let registered = match model.materialized {
             // Intermediates are not published: recompute them, as views.
-            crate::project::Materialized::View | crate::project::Materialized::Intermediate => {
-                match ctx.sql(&model.sql).await {
-                    Ok(df) => ctx
-                        .register_table(model.name.as_str(), df.into_view())
-                        .map(|_| ()),
-                    Err(e) => Err(e),
-                }
-            }
+            crate::project::Materialized::View
+            | crate::project::Materialized::Intermediate
+            | crate::project::Materialized::Incremental => match ctx.sql(&model.sql).await {
+                Ok(df) => ctx
+                    .register_table(model.name.as_str(), df.into_view())
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            },
             crate::project::Materialized::Table => {
                 let url = format!(
                     "{}/",

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::inputs::{self, FileRow, InputFile};
 use crate::outputs;
-use crate::project::Project;
+use crate::project::{Materialized, Project};
 use crate::storage::Location;
 
 /// The model whose rows are stored: every valid event, counted once.
@@ -42,7 +42,7 @@ pub const EARLIER_TABLE: &str = "earlier_inputs";
 
 const STATE_DIR: &str = "state";
 const STATE_FILE: &str = "state/state.json";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Input counters of the files the stored rows came from.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,9 +61,21 @@ pub struct State {
     pub input: String,
     pub fingerprint: String,
     pub files: Vec<FileRow>,
-    /// Parquet parts of the ingest model, relative to the output.
-    pub parts: Vec<String>,
+    /// Parquet parts of the ingest model and of every incremental model, relative to the output.
+    pub parts: BTreeMap<String, Vec<String>>,
     pub ingested: Ingested,
+    /// Files left out under `--on-bad-file skip`: not read again while they stay as they are.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// A bad file a run left out, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedFile {
+    pub file: FileRow,
+    pub reason: String,
+    /// The day of the run that first left it out.
+    pub since: NaiveDate,
 }
 
 /// How a run computes the ingest model.
@@ -130,26 +142,56 @@ pub struct Planning<'a> {
     pub full_refresh: bool,
     /// A `--select` run: never reads or writes state.
     pub selecting: bool,
+    /// `--on-bad-file skip`: files the state remembers as bad stay left out.
+    pub skipping_bad_files: bool,
+}
+
+/// What a run reads, and the bad files it leaves out without reading because the state
+/// remembers them.
+pub struct Plan {
+    pub mode: Mode,
+    pub to_read: Vec<InputFile>,
+    pub known_bad: Vec<SkippedFile>,
 }
 
 /// Decides between an incremental run and a full refresh, and which discovered files to read:
 /// on an incremental run, the files the state does not list.
-pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<(Mode, Vec<InputFile>)> {
+pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> {
     let full = |reason: &str, keeps_state: bool| Mode::Full {
         reason: reason.to_string(),
         keeps_state,
     };
+    let everything = |mode: Mode| Plan {
+        mode,
+        to_read: discovered.clone(),
+        known_bad: Vec::new(),
+    };
     if p.selecting {
-        return Ok((full("a selection runs from scratch", false), discovered));
+        return Ok(everything(full("a selection runs from scratch", false)));
     }
     if p.project.model(INGEST_MODEL).is_none() || p.project.model(COUNTERS_MODEL).is_none() {
         let reason = format!("the project has no {INGEST_MODEL} or {COUNTERS_MODEL} model");
-        return Ok((full(&reason, false), discovered));
+        return Ok(everything(full(&reason, false)));
     }
     let state = match load(p.output).await {
         Ok(Some(state)) => state,
-        Ok(None) => return Ok((full("no state yet", true), discovered)),
-        Err(e) => return Ok((full(&format!("state unreadable ({e})"), true), discovered)),
+        Ok(None) => return Ok(everything(full("no state yet", true))),
+        Err(e) => return Ok(everything(full(&format!("state unreadable ({e})"), true))),
+    };
+    // Remembered bad files count as known only while they are unchanged and skipping is asked.
+    let known_bad: Vec<SkippedFile> = if p.skipping_bad_files {
+        state
+            .skipped
+            .iter()
+            .filter(|s| {
+                discovered
+                    .iter()
+                    .any(|f| f.path == s.file.path && f.row() == s.file)
+            })
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
     };
     let mode = if state.run_date > p.run_date {
         // A backfill: the state stays with the newer day.
@@ -168,26 +210,35 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<(Mode,
             &format!("the SQL of {INGEST_MODEL} or {COUNTERS_MODEL} (or what they read) changed"),
             true,
         )
-    } else if let Some(problem) = unusable(&state, &discovered) {
+    } else if let Some(problem) = unusable(&state, &discovered, &known_bad) {
         full(&problem, true)
     } else {
         Mode::Incremental { since: state }
     };
-    let to_read = match &mode {
+    Ok(match &mode {
         Mode::Incremental { since } => {
-            let known: BTreeSet<&str> = since.files.iter().map(|f| f.path.as_str()).collect();
-            discovered
+            let known: BTreeSet<&str> = since
+                .files
+                .iter()
+                .chain(known_bad.iter().map(|s| &s.file))
+                .map(|f| f.path.as_str())
+                .collect();
+            let to_read = discovered
                 .into_iter()
                 .filter(|f| !known.contains(f.path.as_str()))
-                .collect()
+                .collect();
+            Plan {
+                mode,
+                to_read,
+                known_bad,
+            }
         }
-        Mode::Full { .. } => discovered,
-    };
-    Ok((mode, to_read))
+        Mode::Full { .. } => everything(mode),
+    })
 }
 
 /// Why the stored rows no longer describe the files as they are now, if they do not.
-fn unusable(state: &State, discovered: &[InputFile]) -> Option<String> {
+fn unusable(state: &State, discovered: &[InputFile], known_bad: &[SkippedFile]) -> Option<String> {
     let now: BTreeMap<&str, (u64, &str)> = discovered
         .iter()
         .map(|f| (f.path.as_str(), (f.bytes, f.version.as_str())))
@@ -201,15 +252,24 @@ fn unusable(state: &State, discovered: &[InputFile]) -> Option<String> {
             Some(_) => {}
         }
     }
-    let known: BTreeSet<&str> = state.files.iter().map(|f| f.path.as_str()).collect();
+    let known: BTreeSet<&str> = state
+        .files
+        .iter()
+        .chain(known_bad.iter().map(|s| &s.file))
+        .map(|f| f.path.as_str())
+        .collect();
     discovered
         .iter()
         .find(|f| !known.contains(f.path.as_str()) && f.arrival_date <= state.run_date)
         .map(|f| {
-            format!(
-                "{} landed in a partition already processed on {}",
-                f.path, state.run_date
-            )
+            if state.skipped.iter().any(|s| s.file.path == f.path) {
+                format!("{} changed since it was left out as bad", f.path)
+            } else {
+                format!(
+                    "{} landed in a partition already processed on {}",
+                    f.path, state.run_date
+                )
+            }
         })
 }
 
@@ -227,6 +287,7 @@ async fn load(output: &Location) -> Result<Option<State>> {
 pub fn fingerprint(project: &Project) -> String {
     let mut needed: BTreeSet<&str> = BTreeSet::new();
     let mut pending = vec![INGEST_MODEL, COUNTERS_MODEL];
+    pending.extend(kept_models(project));
     while let Some(name) = pending.pop() {
         if needed.insert(name)
             && let Some(model) = project.model(name)
@@ -254,41 +315,98 @@ pub fn fingerprint(project: &Project) -> String {
     format!("{hash:016x}")
 }
 
-/// Where a run writes the ingest model's new rows, and what is stored already.
+/// The models whose rows the state keeps: the ingest model and every `incremental` model.
+pub fn kept_models(project: &Project) -> Vec<&str> {
+    project
+        .models
+        .iter()
+        .filter(|m| m.name == INGEST_MODEL || m.materialized == Materialized::Incremental)
+        .map(|m| m.name.as_str())
+        .collect()
+}
+
+/// Where a run writes the new rows of the models the state keeps, and what is stored already.
 #[derive(Clone)]
 pub struct IngestTarget {
     pub output: Location,
-    /// The new part, written by this run.
-    pub part: Path,
-    /// URLs of the parts stored by earlier runs (incremental runs only).
-    pub stored: Vec<String>,
+    run_id: String,
+    /// The kept models, and the URLs of the parts earlier runs stored (incremental runs only).
+    stored: BTreeMap<String, Vec<String>>,
 }
 
 impl IngestTarget {
-    pub fn new(output: &Location, mode: &Mode, run_id: &str) -> IngestTarget {
-        let stored = match mode {
-            Mode::Incremental { since } => since
-                .parts
-                .iter()
-                .map(|p| output.url_of(&output.path(p)))
-                .collect(),
-            Mode::Full { .. } => Vec::new(),
-        };
+    pub fn new(output: &Location, project: &Project, mode: &Mode, run_id: &str) -> IngestTarget {
+        let stored = kept_models(project)
+            .into_iter()
+            .map(|name| {
+                let parts = match mode {
+                    Mode::Incremental { since } => since
+                        .parts
+                        .get(name)
+                        .into_iter()
+                        .flatten()
+                        .map(|p| output.url_of(&output.path(p)))
+                        .collect(),
+                    Mode::Full { .. } => Vec::new(),
+                };
+                (name.to_string(), parts)
+            })
+            .collect();
         IngestTarget {
             output: output.clone(),
-            part: output.path(&part_name(run_id)),
+            run_id: run_id.to_string(),
             stored,
         }
     }
 
-    /// Removes the new part when the run does not commit it.
+    /// Whether the state keeps this model's rows.
+    pub fn keeps(&self, model: &str) -> bool {
+        self.stored.contains_key(model)
+    }
+
+    /// URLs of the parts earlier runs stored for this model.
+    pub fn stored(&self, model: &str) -> &[String] {
+        self.stored.get(model).map_or(&[], Vec::as_slice)
+    }
+
+    /// Where this run writes the model's new rows.
+    pub fn part(&self, model: &str) -> Path {
+        self.output.path(&part_name(model, &self.run_id))
+    }
+
+    /// Whether this run also merges the model's stored parts into one.
+    pub fn compacts(&self, model: &str) -> bool {
+        compacts(self.stored(model).len())
+    }
+
+    /// Where this run writes the model's stored parts merged into one.
+    pub fn compacted_part(&self, model: &str) -> Path {
+        self.output.path(&compacted_name(model, &self.run_id))
+    }
+
+    /// Removes this run's parts when it does not commit them.
     pub async fn discard(&self) -> Result<()> {
-        outputs::delete(&self.output, &self.part).await
+        for model in self.stored.keys() {
+            outputs::delete(&self.output, &self.part(model)).await?;
+            outputs::delete(&self.output, &self.compacted_part(model)).await?;
+        }
+        Ok(())
     }
 }
 
-fn part_name(run_id: &str) -> String {
-    format!("{STATE_DIR}/{INGEST_MODEL}/part-{run_id}.parquet")
+/// Parts a model may gather (one a night) before a run merges them into one.
+const COMPACT_AFTER: usize = 30;
+
+fn compacts(stored_parts: usize) -> bool {
+    stored_parts >= COMPACT_AFTER
+}
+
+fn part_name(model: &str, run_id: &str) -> String {
+    format!("{STATE_DIR}/{model}/part-{run_id}.parquet")
+}
+
+fn compacted_name(model: &str, run_id: &str) -> String {
+    format!("{STATE_DIR}/{model}/part-{run_id}-earlier.parquet")
 }
 
 /// The `earlier_inputs` table: one row of counters.
@@ -373,18 +491,30 @@ pub struct Commit<'a> {
     pub mode: &'a Mode,
     pub read: &'a [InputFile],
     pub ingested: Ingested,
+    /// Bad files left out: remembered ones still there, and this run's.
+    pub skipped: Vec<SkippedFile>,
 }
 
 /// Writes `state.json` listing the earlier parts (incremental) and this run's part, then deletes
 /// parts no longer listed. Until `state.json` is replaced the previous state is whole.
 pub async fn commit(c: Commit<'_>) -> Result<()> {
-    let (mut files, mut parts) = match c.mode {
+    let (mut files, earlier) = match c.mode {
         Mode::Incremental { since } => (since.files.clone(), since.parts.clone()),
-        Mode::Full { .. } => (Vec::new(), Vec::new()),
+        Mode::Full { .. } => (Vec::new(), BTreeMap::new()),
     };
     files.extend(c.read.iter().map(InputFile::row));
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    parts.push(part_name(c.run_id));
+    let parts: BTreeMap<String, Vec<String>> = kept_models(c.project)
+        .into_iter()
+        .map(|name| {
+            let mut parts = earlier.get(name).cloned().unwrap_or_default();
+            if compacts(parts.len()) {
+                parts = vec![compacted_name(name, c.run_id)];
+            }
+            parts.push(part_name(name, c.run_id));
+            (name.to_string(), parts)
+        })
+        .collect();
     let state = State {
         format: FORMAT,
         run_date: c.run_date,
@@ -394,15 +524,21 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
         files,
         parts,
         ingested: c.ingested,
+        skipped: c.skipped,
     };
     let path = c.output.path(STATE_FILE);
     let bytes =
         serde_json::to_vec_pretty(&state).map_err(|e| Error::output(c.output.url_of(&path), e))?;
     outputs::put(c.output, &path, bytes).await?;
-    let listed: BTreeSet<Path> = state.parts.iter().map(|p| c.output.path(p)).collect();
-    let prefix = c.output.path(&format!("{STATE_DIR}/{INGEST_MODEL}"));
-    for path in outputs::list(c.output, &prefix).await? {
-        if !listed.contains(&path) {
+    // Parts of failed runs, of earlier full refreshes and of models no longer in the project.
+    let listed: BTreeSet<Path> = state
+        .parts
+        .values()
+        .flatten()
+        .map(|p| c.output.path(p))
+        .collect();
+    for path in outputs::list(c.output, &c.output.path(STATE_DIR)).await? {
+        if !listed.contains(&path) && path != c.output.path(STATE_FILE) {
             outputs::delete(c.output, &path).await?;
         }
     }

@@ -56,6 +56,18 @@ impl Project {
                 queries_dir.display()
             ));
         }
+        for model in &models {
+            if model.materialized == Materialized::Incremental
+                && model.depends_on != [crate::state::INGEST_MODEL]
+            {
+                problems.push(format!(
+                    "{}:1: an incremental model reads only {} (it runs over each night's new events), not {}; make it `intermediate`, or split it",
+                    model.path.display(),
+                    crate::state::INGEST_MODEL,
+                    model.depends_on.join(", ")
+                ));
+            }
+        }
         let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
         let singular_tests = load_singular_tests(queries_dir, &names, &mut problems);
         match order(models) {

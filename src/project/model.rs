@@ -20,6 +20,10 @@ pub enum Materialized {
     /// published: for wide row-level steps that many models read (clean events) and that would
     /// be wasteful to recompute per reader or to write out every night.
     Intermediate,
+    /// An aggregate or subset of `touchpoints` kept from night to night: each run computes it
+    /// over the events that arrived and adds the rows to the stored ones, so readers must add up
+    /// rows that share a key. Not published.
+    Incremental,
 }
 
 #[derive(Debug, Clone)]
@@ -168,11 +172,12 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
                 "table" => Materialized::Table,
                 "view" => Materialized::View,
                 "intermediate" => Materialized::Intermediate,
+                "incremental" => Materialized::Incremental,
                 other => {
                     return Err((
                         index + 1,
                         format!(
-                            "unknown materialization '{other}'; use `table`, `intermediate` or `view`"
+                            "unknown materialization '{other}'; use `table`, `intermediate`, `incremental` or `view`"
                         ),
                     ));
                 }

@@ -10,6 +10,7 @@ time and peak memory with the ratios, and writes target/bench/results.json.
 
 import argparse
 import datetime
+import decimal
 import json
 import math
 import os
@@ -48,6 +49,10 @@ def timed(cmd, env=None):
 def rows(con, path):
     data = con.execute(f"select * from read_parquet('{path}')").fetchall()
     def norm(v):
+        if isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool):
+            # Compare numbers by value: DuckDB writes some sums as doubles or decimals where
+            # DataFusion keeps integers, and the reverse.
+            v = float(v)
         if isinstance(v, float):
             return None if math.isnan(v) else round(v, 6)
         return str(v) if v is not None else None

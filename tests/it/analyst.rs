@@ -283,9 +283,10 @@ fn selectors_with_ancestors_and_descendants() {
     assert_eq!(
         names("+int_first_purchases"),
         vec![
-            "int_events",
             "int_first_purchases",
             "int_identities",
+            "int_identity_candidates",
+            "int_journey_parts",
             "stg_touchpoints",
             "touchpoints"
         ]

@@ -287,3 +287,114 @@ fn changing_the_ingest_sql_means_a_full_refresh() {
     assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
     assert_eq!(p.table("2026-03-03", "my_counts", &["n"]), ["5"]);
 }
+
+#[test]
+fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[(
+            "my_rollup",
+            "-- materialized: incremental\nselect t.anonymous_id, count(*) as n\nfrom touchpoints as t join int_identities as i on i.anonymous_id = t.anonymous_id\ngroup by 1\n",
+        )]);
+    let out = p.run_binary("2026-03-01", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_rollup.sql:1") && stderr.contains("reads only touchpoints"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_month_of_nights_is_compacted_into_one_part_per_model() {
+    let start = date("2026-01-01");
+    let day = |n: i64| (start + chrono::Duration::days(n)).to_string();
+    let mut events = Vec::new();
+    for n in 0..32 {
+        let at = format!("{} 10:00", day(n));
+        events.push(ev(&format!("v{n}"), &at, "anon-1", "page_view"));
+        events.push(
+            ev(&format!("p{n}"), &at, "anon-2", "purchase")
+                .customer("c2")
+                .revenue(5.0),
+        );
+    }
+    events.push(ev("s1", &format!("{} 11:00", day(31)), "anon-1", "signup").customer("c1"));
+    let p = TestProject::new().events(&events);
+    for n in 0..31 {
+        p.run_ok(&day(n));
+    }
+    let last = day(30);
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.output().join("state/state.json")).expect("state.json"),
+    )
+    .expect("json");
+    // Night 30 found 30 stored parts per model and merged them: the merged part and its own.
+    for (model, parts) in state["parts"].as_object().expect("parts") {
+        assert_eq!(parts.as_array().map(Vec::len), Some(2), "{model}: {parts}");
+    }
+    let files = std::fs::read_dir(p.output().join("state/touchpoints"))
+        .expect("state folder")
+        .count();
+    assert_eq!(files, 2, "superseded parts are deleted");
+    assert_eq!(run_tables(&p.output(), &last), from_scratch(&p, &last));
+    // And the night after reads the merged part like any other; anon-1 signs up that night.
+    p.run_ok(&day(31));
+    assert_eq!(state_of(&p.output(), &day(31)).0, "incremental");
+    assert_eq!(
+        run_tables(&p.output(), &day(31)),
+        from_scratch(&p, &day(31))
+    );
+}
+
+#[test]
+fn a_skipped_bad_file_is_remembered_until_it_is_replaced() {
+    let p = TestProject::new().events(&three_nights());
+    let bad = p
+        .input()
+        .join("touchpoints/date=2026-03-02/truncated.parquet");
+    std::fs::write(&bad, b"PAR1\x00\x00garbage").expect("junk");
+    let skip = ["--on-bad-file", "skip"];
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        let out = p.run_binary(day, &skip);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The night after the skip continues from the state: the bad file is not a reason for a
+    // full refresh, and it is still listed as left out.
+    let (mode, _, since, kept) = state_of(&p.output(), "2026-03-03");
+    assert_eq!(
+        (mode.as_str(), since.as_str(), kept),
+        ("incremental", "2026-03-02", true)
+    );
+    let listed = manifest(&p.output(), "2026-03-03")["input"]["skipped_files"][0]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(listed.contains("left out since 2026-03-02"), "{listed}");
+
+    // Replaced by a good file, it is read: a full refresh says why.
+    std::fs::remove_file(&bad).expect("remove");
+    write_parquet(
+        &bad,
+        &batch(&[&ev("r1", "2026-03-02 12:00", "anon-3", "page_view").customer("c3")]),
+    );
+    let out = p.run_binary("2026-03-04", &skip);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mode, reason, _, _) = state_of(&p.output(), "2026-03-04");
+    assert_eq!(mode, "full");
+    assert!(reason.contains("changed since it was left out"), "{reason}");
+    assert_eq!(
+        p.table("2026-03-04", "data_quality", &["rows_read", "files_read"]),
+        ["7 | 4"]
+    );
+}
