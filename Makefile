@@ -7,7 +7,7 @@ DEMO_CUSTOMERS ?= 4000
 # without the ~45-minute release build of DataFusion.
 CXPIPE = $(CARGO) run --quiet --bin cxpipe --
 
-.PHONY: demo test fmt-check lint check build bench clean-demo
+.PHONY: demo test test-deps fmt-check lint check build bench clean-demo
 
 build:
 	$(CARGO) build --bin cxpipe
@@ -20,8 +20,12 @@ demo: build
 
 # One build with Ballista compiled in runs everything, the cluster tests included
 # (tests/it/ballista.rs starts a scheduler and two executors on loopback).
-test: fmt-check lint
+test: test-deps fmt-check lint
 	$(CARGO) nextest run --all-targets --no-fail-fast --features ballista
+
+# cargo-nextest, the S3 server (moto), Chromium and playwright-core: each installed if missing.
+test-deps:
+	bash tests/setup.sh
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

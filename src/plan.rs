@@ -205,6 +205,12 @@ fn explain(model: &Model, error: &DataFusionError) -> String {
     if let Some(best) = suggestion {
         hints.push(format!("did you mean `{best}`?"));
     }
+    if is_type_mismatch(&full) {
+        hints.push(
+            "the values have different types: cast one side, e.g. `cast(x as double)` or `cast(x as varchar)`"
+                .to_string(),
+        );
+    }
     for hint in hints {
         text.push_str(&format!("\n    hint: {hint}"));
     }
@@ -225,6 +231,18 @@ fn one_line(error: &DataFusionError) -> String {
     .fold(text, |t, prefix| {
         t.strip_prefix(prefix).map(str::to_string).unwrap_or(t)
     })
+}
+
+/// DataFusion's words for an expression whose operand types do not fit together.
+fn is_type_mismatch(message: &str) -> bool {
+    [
+        "Cannot coerce",
+        "cannot be coerced",
+        "Cannot infer common",
+        "No function matches",
+    ]
+    .iter()
+    .any(|words| message.contains(words))
 }
 
 /// The column named in "No field named x." / "No field named t.x."

@@ -78,9 +78,18 @@ pub fn order(models: Vec<Model>) -> Result<Vec<Model>, Vec<String>> {
         }
     }
     if !waiting.is_empty() {
+        let cycle = find_cycle(&waiting);
+        // Point at where the cycle's first model reads the next one.
+        let location = match (cycle.first().and_then(|m| by_name.get(m)), cycle.get(1)) {
+            (Some(model), Some(next)) => {
+                let (line, column) = model.locate(next);
+                format!("{}:{line}:{column}: ", model.path.display())
+            }
+            _ => String::new(),
+        };
         problems.push(format!(
-            "circular dependency `{}`; break it by moving the shared logic into a model both read",
-            find_cycle(&waiting).join(" -> ")
+            "{location}circular dependency `{}`; break it by moving the shared logic into a model both read",
+            cycle.join(" -> ")
         ));
     }
     if problems.is_empty() {

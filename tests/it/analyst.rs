@@ -118,11 +118,86 @@ fn check_reports_every_error_with_file_line_column_and_a_hint() {
     assert!(text.contains("did you mean `country`?"), "{text}");
 }
 
+#[test]
+fn check_names_a_cycle_and_a_type_error_where_they_are() {
+    let p = TestProject::new().queries(&[
+        ("touchpoints", "-- materialized: view\nselect *, cast(occurred_at as date) as event_date from raw_touchpoints"),
+        ("daily", "-- one row per day\nselect event_date, count(*) as events\nfrom touchpoints\ngroup by event_date"),
+        ("a", "-- a\nselect *\nfrom b"),
+        ("b", "-- b\nselect * from a"),
+    ]);
+    let queries = p.queries.display().to_string();
+    let out = cxpipe(&["check", "--queries", &queries]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("a.sql:3:6: circular dependency `a -> b -> a`"),
+        "{text}"
+    );
+
+    std::fs::remove_file(p.queries.join("a.sql")).expect("rm");
+    std::fs::write(
+        p.queries.join("b.sql"),
+        "-- b\nselect\n    events + 'many' as label\nfrom daily",
+    )
+    .expect("type error");
+    let out = cxpipe(&["check", "--queries", &queries]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("b.sql:3:5: "), "{text}");
+    assert!(
+        text.contains("    events + 'many' as label\n        ^"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hint: the values have different types"),
+        "{text}"
+    );
+
+    // A selection checks the selected model and what it needs, not the broken sibling.
+    let out = cxpipe(&["check", "--queries", &queries, "--select", "daily"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 models and 0 tests ok"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cxpipe(&["check", "--queries", &queries, "--select", "daily+"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the descendant b is checked too"
+    );
+}
+
+#[test]
+fn list_prints_models_in_run_order_with_what_each_reads() {
+    let p = TestProject::new().queries(&[
+        ("weekly", "-- w\nselect date_trunc('week', event_date) as week, sum(events) as events from daily group by 1"),
+        ("daily", "-- d\nselect event_date, count(*) as events from touchpoints group by event_date"),
+        ("touchpoints", "-- materialized: view\nselect *, cast(occurred_at as date) as event_date from raw_touchpoints"),
+    ]);
+    let out = cxpipe(&["list", "--queries", &p.queries.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Vec<String>> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            vec!["touchpoints", "view", "<-", "raw_touchpoints"],
+            vec!["daily", "table", "<-", "touchpoints"],
+            vec!["weekly", "table", "<-", "daily"],
+        ]
+    );
+}
+
 /// A model with known rows, and tests of every kind about it.
 fn tested_project(tests: &[&str]) -> TestProject {
     let header: String = tests.iter().map(|t| format!("-- {t}\n")).collect();
     let model = format!(
-        "-- facts: three rows\n{header}select * from (values (1, 'good', 0.5), (2, 'poor', 1.0), (3, 'good', 0.0)) as t(id, class, rate)"
+        "-- facts: three rows\n{header}select * from (values (1, 'good', 0.5, 'a'), (2, 'poor', 1.0, null), (3, 'good', 0.0, 'c')) as t(id, class, rate, note)"
     );
     TestProject::new()
         .events(&events())
@@ -175,6 +250,7 @@ fn every_generic_test_kind_fails_on_bad_rows_and_the_run_is_not_published() {
         "test: range(rate, 0, 0.75)",
         "test: row_count > 3",
         "test: expression(rate < 1)",
+        "test: not_null(note)",
         "test: not_null(missing_column)",
     ]);
     let out = p.run_binary("2026-03-02", &[]);
@@ -188,12 +264,17 @@ fn every_generic_test_kind_fails_on_bad_rows_and_the_run_is_not_published() {
             "facts: range(rate, 0, 0.75) -> fail (1)", // 1.0
             "facts: row_count > 3 -> fail (1)",
             "facts: expression(rate < 1) -> fail (1)",
+            "facts: not_null(note) -> fail (1)", // row 2
             "facts: not_null(missing_column) -> error (null)",
         ]
     );
     assert!(
         text.contains("facts.sql:3"),
         "the failing test's declaration is named: {text}"
+    );
+    assert!(
+        text.contains("facts.sql:7"),
+        "not_null's declaration is named: {text}"
     );
     assert!(
         !p.output().join("latest.json").exists(),

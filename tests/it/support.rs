@@ -393,6 +393,33 @@ pub fn read_table(dir: &Path, columns: &[&str]) -> Vec<String> {
     })
 }
 
+/// Every row of the table in `dir`, every column at full precision, sorted: for comparing two
+/// runs value for value (`read_table` rounds floats for hand-computed expectations).
+pub fn exact_rows(dir: &Path) -> Vec<String> {
+    let url = format!("{}/", dir.display());
+    runtime().block_on(async {
+        let ctx = SessionContext::new();
+        let df = ctx
+            .read_parquet(url.as_str(), ParquetReadOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("read {url}: {e}"));
+        let batches = df.collect().await.expect("collect table");
+        let mut rows = Vec::new();
+        for batch in &batches {
+            for row in 0..batch.num_rows() {
+                let cells: Vec<String> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| format!("{:?}", ScalarValue::try_from_array(c, row).expect("cell")))
+                    .collect();
+                rows.push(cells.join(" | "));
+            }
+        }
+        rows.sort();
+        rows
+    })
+}
+
 fn format_cell(value: &ScalarValue) -> String {
     if value.is_null() {
         return "null".into();
