@@ -1,23 +1,14 @@
 -- touchpoints: one row per valid event, counted once. A duplicate event_id keeps its first
 -- arrival (earliest arrival_date, then file); every metric reads events from here.
--- Duplicates are rare, so the ids that repeat are found first (one narrow pass), and only their
--- rows are ranked; every other row passes straight through. Ranking all rows instead sorts the
--- whole year by event_id, several times slower.
+-- Only the copies of the ids in stg_repeated_events are ranked; every other row passes straight
+-- through. Ranking all rows instead sorts the whole year by event_id, several times slower.
 -- materialized: intermediate
-with repeated as (
-    -- event ids with more than one valid row
-    select event_id
-    from stg_touchpoints
-    where is_valid
-    group by event_id
-    having count(*) > 1
-),
-ranked as (
+with ranked as (
     select v.*, row_number() over (
         partition by v.event_id
         order by v.arrival_date, v.source_file, v.occurred_at, v.touchpoint, v.anonymous_id
     ) as arrival_rank
-    from repeated as r
+    from stg_repeated_events as r
     inner join stg_touchpoints as v on v.event_id = r.event_id
     where v.is_valid
 )
@@ -42,9 +33,9 @@ select v.event_id,
     v.properties,
     v.arrival_date,
     v.source_file
-from repeated as r
-right join stg_touchpoints as v on v.event_id = r.event_id
-where v.is_valid and r.event_id is null
+from stg_touchpoints as v
+where v.is_valid
+    and not exists (select 1 from stg_repeated_events as r where r.event_id = v.event_id)
 union all
 select event_id,
     occurred_at,

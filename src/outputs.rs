@@ -4,6 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use arrow::array::AsArray;
+use arrow::datatypes::UInt64Type;
+use datafusion::config::TableParquetOptions;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -41,6 +45,30 @@ pub async fn write_parquet(
     writer.close().await.map_err(|e| failed(&e))?;
     Ok(rows)
 }
+
+/// Runs the query and writes its rows into one parquet file through DataFusion's parquet sink,
+/// which encodes the columns of each row group in parallel (the streaming writer above encodes
+/// on one core); returns the number of rows written. The location's store must be registered
+/// with the session that planned `df`.
+pub async fn write_frame(location: &Location, path: &Path, df: DataFrame) -> Result<u64> {
+    let mut options = TableParquetOptions::default();
+    options.global.compression = Some(FRAME_COMPRESSION.to_string());
+    let counts = df
+        .write_parquet(
+            &location.url_of(path),
+            DataFrameWriteOptions::new().with_single_file_output(true),
+            Some(options),
+        )
+        .await?;
+    Ok(counts
+        .iter()
+        .filter_map(|batch| batch.column(0).as_primitive_opt::<UInt64Type>())
+        .flat_map(|counts| counts.values().iter().copied())
+        .sum())
+}
+
+/// zstd's fastest level: files a run writes are read back soon, often several times.
+const FRAME_COMPRESSION: &str = "zstd(1)";
 
 /// Writes a small object whole.
 pub async fn put(location: &Location, path: &Path, bytes: Vec<u8>) -> Result<()> {

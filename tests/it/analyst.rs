@@ -341,7 +341,12 @@ fn select_runs_a_model_with_what_it_needs_into_dev() {
         .collect();
     assert_eq!(
         ran,
-        vec!["stg_touchpoints", "touchpoints", "nps_by_country"]
+        vec![
+            "stg_touchpoints",
+            "stg_repeated_events",
+            "touchpoints",
+            "nps_by_country"
+        ]
     );
     assert!(
         !p.run_dir("2026-03-02").exists(),
@@ -368,6 +373,7 @@ fn selectors_with_ancestors_and_descendants() {
             "int_identities",
             "int_identity_candidates",
             "int_journey_parts",
+            "stg_repeated_events",
             "stg_touchpoints",
             "touchpoints"
         ]
