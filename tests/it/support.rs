@@ -366,58 +366,48 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Reads a table folder of parquet files into `a | b | c` rows.
 pub fn read_table(dir: &Path, columns: &[&str]) -> Vec<String> {
-    let url = format!("{}/", dir.display());
-    runtime().block_on(async {
-        let ctx = SessionContext::new();
-        let df = ctx
-            .read_parquet(url.as_str(), ParquetReadOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("read {url}: {e}"));
-        let batches = df.collect().await.expect("collect table");
-        let mut rows = Vec::new();
-        for batch in &batches {
-            for row in 0..batch.num_rows() {
-                let cells: Vec<String> = columns
-                    .iter()
-                    .map(|c| {
-                        let column = batch
-                            .column_by_name(c)
-                            .unwrap_or_else(|| panic!("{url} has no column {c}"));
-                        format_cell(&ScalarValue::try_from_array(column, row).expect("cell value"))
-                    })
-                    .collect();
-                rows.push(cells.join(" | "));
-            }
-        }
-        rows
+    table_rows(dir, |batch, row| {
+        columns
+            .iter()
+            .map(|c| {
+                let column = batch
+                    .column_by_name(c)
+                    .unwrap_or_else(|| panic!("{} has no column {c}", dir.display()));
+                format_cell(&ScalarValue::try_from_array(column, row).expect("cell value"))
+            })
+            .collect()
     })
 }
 
 /// Every row of the table in `dir`, every column at full precision, sorted: for comparing two
 /// runs value for value (`read_table` rounds floats for hand-computed expectations).
 pub fn exact_rows(dir: &Path) -> Vec<String> {
+    let mut rows = table_rows(dir, |batch, row| {
+        batch
+            .columns()
+            .iter()
+            .map(|c| format!("{:?}", ScalarValue::try_from_array(c, row).expect("cell")))
+            .collect()
+    });
+    rows.sort();
+    rows
+}
+
+/// The rows of the parquet files in `dir`, each as its cells joined by ` | `.
+fn table_rows(dir: &Path, cells: impl Fn(&RecordBatch, usize) -> Vec<String>) -> Vec<String> {
     let url = format!("{}/", dir.display());
-    runtime().block_on(async {
+    let batches = runtime().block_on(async {
         let ctx = SessionContext::new();
         let df = ctx
             .read_parquet(url.as_str(), ParquetReadOptions::default())
             .await
             .unwrap_or_else(|e| panic!("read {url}: {e}"));
-        let batches = df.collect().await.expect("collect table");
-        let mut rows = Vec::new();
-        for batch in &batches {
-            for row in 0..batch.num_rows() {
-                let cells: Vec<String> = batch
-                    .columns()
-                    .iter()
-                    .map(|c| format!("{:?}", ScalarValue::try_from_array(c, row).expect("cell")))
-                    .collect();
-                rows.push(cells.join(" | "));
-            }
-        }
-        rows.sort();
-        rows
-    })
+        df.collect().await.expect("collect table")
+    });
+    batches
+        .iter()
+        .flat_map(|batch| (0..batch.num_rows()).map(|row| cells(batch, row).join(" | ")))
+        .collect()
 }
 
 fn format_cell(value: &ScalarValue) -> String {
