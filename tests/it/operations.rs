@@ -438,3 +438,94 @@ fn a_cluster_engine_rejects_in_process_stores() {
         stderr(&out)
     );
 }
+
+/// A file whose `nps` is text, and a file without `occurred_at`: both fail the run naming the
+/// file and the column, or are both left out and listed with `--on-bad-file skip`.
+#[test]
+fn files_with_a_wrong_type_or_a_missing_column_fail_by_name_or_are_skipped() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    let p = TestProject::new().events(&week());
+    let text = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    let field = |name: &str, t: DataType| Field::new(name, t, true);
+    let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let text_nps = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            field("event_id", DataType::Utf8),
+            field("occurred_at", timestamp),
+            field("anonymous_id", DataType::Utf8),
+            field("channel", DataType::Utf8),
+            field("touchpoint", DataType::Utf8),
+            field("nps", DataType::Utf8),
+        ])),
+        vec![
+            text("x1"),
+            Arc::new(TimestampMicrosecondArray::from(vec![1_772_445_600_000_000])) as ArrayRef,
+            text("a1"),
+            text("web"),
+            text("survey_response"),
+            text("ten"),
+        ],
+    )
+    .expect("batch");
+    write_parquet(
+        &p.input()
+            .join("touchpoints/date=2026-03-04/text_nps.parquet"),
+        &text_nps,
+    );
+    let no_time = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            field("event_id", DataType::Utf8),
+            field("anonymous_id", DataType::Utf8),
+            field("channel", DataType::Utf8),
+            field("touchpoint", DataType::Utf8),
+        ])),
+        vec![text("x2"), text("a2"), text("web"), text("page_view")],
+    )
+    .expect("batch");
+    write_parquet(
+        &p.input()
+            .join("touchpoints/date=2026-03-05/no_time.parquet"),
+        &no_time,
+    );
+
+    let failed = p.run_binary("2026-03-07", &[]);
+    let message = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(4), "{message}");
+    assert!(
+        message.contains("date=2026-03-04/text_nps.parquet")
+            && message.contains("column `nps` has type Utf8, expected an integer"),
+        "{message}"
+    );
+    assert!(
+        !p.output().join("latest.json").exists(),
+        "nothing published"
+    );
+
+    let skipped = p.run_binary("2026-03-07", &["--on-bad-file", "skip"]);
+    assert_eq!(skipped.status.code(), Some(0), "{}", stderr(&skipped));
+    let manifest = json(&p.run_dir("2026-03-07").join("manifest.json"));
+    let listed: Vec<String> = manifest["input"]["skipped_files"]
+        .as_array()
+        .expect("skipped files")
+        .iter()
+        .map(|f| format!("{} {}", f["path"], f["reason"]))
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed[0].contains("text_nps.parquet") && listed[0].contains("`nps`"),
+        "{listed:?}"
+    );
+    assert!(
+        listed[1].contains("no_time.parquet") && listed[1].contains("`occurred_at` is missing"),
+        "{listed:?}"
+    );
+    // The seven good files are read in full.
+    assert_eq!(
+        p.table("2026-03-07", "data_quality", &["rows_read", "files_read"]),
+        vec!["7 | 7"]
+    );
+}

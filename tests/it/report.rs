@@ -365,6 +365,15 @@ fn small_samples_are_suppressed_not_shown_as_facts() {
         "no cohort cell shown as a fact"
     );
     assert!(section(&html, "retention").contains("Not enough customers"));
+    let channels = section(&html, "channels");
+    assert!(
+        channels.contains("suppressed\" title=\"too few to show\""),
+        "{channels}"
+    );
+    assert!(
+        !channels.contains("−100") && !channels.contains("66.7%"),
+        "no channel score from four or twelve answers: {channels}"
+    );
     assert!(html.contains("fewer than 50 answers or customers"));
     // Counts are no survey metric: still shown.
     let active = &kpis[kpis.find("id=\"kpi-active_customers\"").expect("tile")..];
@@ -536,4 +545,20 @@ fn demo_report_opens_in_headless_chromium_without_errors_or_requests() {
         let size = std::fs::metadata(out_dir.join(name)).map_or(0, |m| m.len());
         assert!(size > 10_000, "{name} is {size} bytes");
     }
+    // Printed to A4, sections start on pages of their own: the first page and at least one page
+    // per later section.
+    let pdf = std::fs::read(out_dir.join("screenshot.pdf")).expect("pdf");
+    let pdf = String::from_utf8_lossy(&pdf);
+    let pages: usize = pdf
+        .split("/Count ")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(pages >= 6, "the A4 print has {pages} pages");
 }

@@ -162,6 +162,10 @@ fn the_pipeline_reads_and_writes_s3_and_locks_with_a_conditional_put() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("testing-secret"),
+        "credentials never reach the log"
+    );
 
     let reports = server.store("reports");
     let get = |path: &str| -> Option<Vec<u8>> {
