@@ -71,7 +71,7 @@ pub async fn run_models(
     let mut runs = Vec::new();
     let total = project.models.len();
     for (index, model) in project.models.iter().enumerate() {
-        log.progress(index, total, &model.name);
+        log.progress("models", index, total, &model.name);
         let started = Instant::now();
         let blocked: Vec<&str> = model
             .depends_on
@@ -153,7 +153,7 @@ pub async fn run_models(
             error,
         });
     }
-    log.progress(total, total, "done");
+    log.progress("models", total, total, "done");
     runs
 }
 

@@ -266,8 +266,14 @@ pub struct BadFile {
 /// Reads every file's footer and checks its columns against the contract, before any data is
 /// read. Good files keep their schema and row count; bad ones (corrupt, a required column
 /// missing, an incompatible type) are taken out and returned with the error naming them.
-pub async fn inspect(input: &Location, files: &mut Vec<InputFile>) -> Vec<(BadFile, Error)> {
+pub async fn inspect(
+    input: &Location,
+    files: &mut Vec<InputFile>,
+    progress: impl Fn(usize, usize),
+) -> Vec<(BadFile, Error)> {
     let store = input.store().clone();
+    let total = files.len();
+    let mut done = 0;
     let footers: Vec<Result<(SchemaRef, u64)>> = futures::stream::iter(files.iter())
         .map(|file| {
             #[allow(deprecated)]
@@ -291,6 +297,10 @@ pub async fn inspect(input: &Location, files: &mut Vec<InputFile>) -> Vec<(BadFi
             }
         })
         .buffered(16)
+        .inspect(|_| {
+            done += 1;
+            progress(done, total);
+        })
         .collect()
         .await;
     let mut bad = Vec::new();

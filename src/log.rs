@@ -59,15 +59,15 @@ impl Log {
         let _ = writeln!(err, "{clear}{line}");
     }
 
-    /// `[3/17] retention_monthly`, redrawn in place on a terminal; nothing otherwise (each
-    /// model's result is logged as its own line).
-    pub fn progress(&self, done: usize, total: usize, label: &str) {
+    /// `[####----] models 3/17 retention_monthly`: the phase's progress, redrawn in place on a
+    /// terminal; nothing otherwise (each step's result is logged as its own line).
+    pub fn progress(&self, phase: &str, done: usize, total: usize, label: &str) {
         if self.tty && self.format == LogFormat::Text {
             let width = 24;
             let filled = (done * width).checked_div(total).unwrap_or(width);
             let bar = format!("{}{}", "#".repeat(filled), "-".repeat(width - filled));
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K[{bar}] {done}/{total} {label}");
+            let _ = write!(err, "\r\x1b[2K[{bar}] {phase} {done}/{total} {label}");
             let _ = err.flush();
         }
     }

@@ -247,7 +247,10 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         .iter()
         .map(|f| (f.path.clone(), f.row()))
         .collect();
-    let bad = inputs::inspect(input, &mut discovery.files).await;
+    let bad = inputs::inspect(input, &mut discovery.files, |done, total| {
+        log.progress("inputs", done, total, "file footers read")
+    })
+    .await;
     let mut skipped_files = Vec::new();
     // What the state remembers as left out: the files still bad as they were, and this run's.
     let mut remembered_bad = Vec::new();
@@ -683,7 +686,7 @@ pub async fn test_published(config: &RunConfig) -> Result<Vec<TestRun>> {
         )));
     }
     let mut discovery = inputs::discover(&input, run_date).await?;
-    let _bad = inputs::inspect(&input, &mut discovery.files).await;
+    let _bad = inputs::inspect(&input, &mut discovery.files, |_, _| {}).await;
     shared_with_cluster(&config.engine, &[&input, &output])?;
     let ctx = session::context_for(&config.engine, &config.session, run_date).await?;
     inputs::register(&ctx, &input, &discovery.files).await?;

@@ -50,8 +50,10 @@ pub async fn run_tests<'a>(
     model_ok: impl Fn(&str) -> bool,
     log: &Log,
 ) -> Vec<TestRun> {
+    let tests: Vec<&DataTest> = tests.collect();
     let mut runs = Vec::new();
-    for test in tests {
+    for (index, test) in tests.iter().enumerate() {
+        log.progress("tests", index, tests.len(), &test.name);
         let (status, failing_rows, error) = if test.models.iter().all(|m| model_ok(m)) {
             match failing_rows_of(ctx, &test.sql).await {
                 Ok(0) => (TestStatus::Pass, Some(0), None),
@@ -99,6 +101,7 @@ pub async fn run_tests<'a>(
         }
         runs.push(run);
     }
+    log.progress("tests", tests.len(), tests.len(), "done");
     runs
 }
 
