@@ -5,18 +5,20 @@
 -- every identified event per anonymous id would sort them all.
 -- materialized: incremental
 with identified as (
-    select anonymous_id, customer_id, occurred_at, event_id
+    select anonymous_id, customer_id, occurred_at, event_date, event_id
     from touchpoints
     where customer_id is not null
 ),
 
 firsts as (
-    select anonymous_id, min(occurred_at) as first_at
+    select anonymous_id, min(occurred_at) as first_at, min(event_date) as first_date
     from identified
     group by anonymous_id
 ),
 
 at_first as (
+    -- The events of that day at or before first_at, the earliest time: exactly those at it.
+    -- Keyed by day, not time: a cluster's sort-merge join cannot compare zoned timestamps.
     select
         i.anonymous_id,
         i.customer_id,
@@ -25,7 +27,9 @@ at_first as (
         row_number() over (partition by i.anonymous_id order by i.event_id) as position
     from firsts as f
     inner join identified as i
-        on i.anonymous_id = f.anonymous_id and i.occurred_at = f.first_at
+        on i.anonymous_id = f.anonymous_id
+        and i.event_date = f.first_date
+        and i.occurred_at <= f.first_at
 )
 
 select

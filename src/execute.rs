@@ -18,7 +18,6 @@ use crate::outputs;
 use crate::project::{Materialized, Model, Project};
 use crate::state::{INGEST_KEY, INGEST_MODEL, IngestTarget};
 use crate::storage::Location;
-use object_store::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,12 +58,8 @@ pub async fn run_models(
     work: &Location,
     file_name: &str,
     ingest: Option<&IngestTarget>,
-    parallel_writes: bool,
     log: &Log,
 ) -> Vec<ModelRun> {
-    let writer = Writer {
-        parallel: parallel_writes,
-    };
     let mut status: HashMap<String, Status> = HashMap::new();
     // On an incremental run, the events that arrived (what incremental models are computed from).
     let mut new_rows: Option<Arc<dyn TableProvider>> = None;
@@ -82,20 +77,16 @@ pub async fn run_models(
         let (state, rows, error) = if blocked.is_empty() {
             let ran = match ingest.filter(|t| t.keeps(&model.name)) {
                 Some(target) if model.name == INGEST_MODEL => {
-                    run_ingest(ctx, model, target, writer)
-                        .await
-                        .map(|(rows, arrived)| {
-                            // Only an incremental run has stored rows to leave out.
-                            if !target.stored(INGEST_MODEL).is_empty() {
-                                new_rows = Some(arrived);
-                            }
-                            Some(rows)
-                        })
+                    run_ingest(ctx, model, target).await.map(|(rows, arrived)| {
+                        // Only an incremental run has stored rows to leave out.
+                        if !target.stored(INGEST_MODEL).is_empty() {
+                            new_rows = Some(arrived);
+                        }
+                        Some(rows)
+                    })
                 }
-                Some(target) => {
-                    run_incremental(ctx, model, target, new_rows.as_ref(), writer).await
-                }
-                None => run_model(ctx, model, staging, work, file_name, writer).await,
+                Some(target) => run_incremental(ctx, model, target, new_rows.as_ref()).await,
+                None => run_model(ctx, model, staging, work, file_name).await,
             };
             match ran {
                 Ok(rows) => (Status::Ok, rows, None),
@@ -163,7 +154,6 @@ async fn run_model(
     staging: &Location,
     work: &Location,
     file_name: &str,
-    writer: Writer,
 ) -> Result<Option<u64>> {
     let df = ctx.sql(&model.sql).await?;
     match model.materialized {
@@ -172,15 +162,15 @@ async fn run_model(
             Ok(None)
         }
         Materialized::Table => {
-            write_and_register(ctx, model, df, staging, "tables", file_name, writer).await
+            write_and_register(ctx, model, df, staging, "tables", file_name).await
         }
         Materialized::Intermediate | Materialized::Incremental => {
-            write_and_register(ctx, model, df, work, "", file_name, writer).await
+            write_and_register(ctx, model, df, work, "", file_name).await
         }
     }
 }
 
-/// Streams the model's rows to `<below>/<folder>/<name>/<file_name>` and registers that folder
+/// Writes the model's rows to `<below>/<folder>/<name>/<file_name>` and registers that folder
 /// under the model's name, so dependents read the written rows instead of recomputing them.
 async fn write_and_register(
     ctx: &SessionContext,
@@ -189,12 +179,9 @@ async fn write_and_register(
     below: &Location,
     folder: &str,
     file_name: &str,
-    writer: Writer,
 ) -> Result<Option<u64>> {
     let dir = below.path(&format!("{folder}/{}", model.name));
-    let rows = writer
-        .write(df, below, &dir.clone().join(file_name))
-        .await?;
+    let rows = outputs::write_frame(below, &dir.clone().join(file_name), df).await?;
     let url = format!("{}/", below.url_of(&dir));
     ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
         .await?;
@@ -208,7 +195,6 @@ async fn run_ingest(
     ctx: &SessionContext,
     model: &Model,
     target: &IngestTarget,
-    writer: Writer,
 ) -> Result<(u64, Arc<dyn TableProvider>)> {
     let mut df = ctx.sql(&model.sql).await?;
     let stored = target.stored(&model.name);
@@ -225,7 +211,7 @@ async fn run_ingest(
             None,
         )?;
     }
-    let rows = write_part(ctx, model, df, target, writer).await?;
+    let rows = write_part(ctx, model, df, target).await?;
     let new_rows = ctx
         .read_parquet(
             target.output.url_of(&target.part(&model.name)),
@@ -243,7 +229,6 @@ async fn run_incremental(
     model: &Model,
     target: &IngestTarget,
     new_rows: Option<&Arc<dyn TableProvider>>,
-    writer: Writer,
 ) -> Result<Option<u64>> {
     let planned = match new_rows {
         Some(new_rows) => {
@@ -258,9 +243,7 @@ async fn run_incremental(
         }
         None => ctx.sql(&model.sql).await,
     };
-    Ok(Some(
-        write_part(ctx, model, planned?, target, writer).await?,
-    ))
+    Ok(Some(write_part(ctx, model, planned?, target).await?))
 }
 
 /// Writes the model's new rows as this run's state part and registers the model as the stored
@@ -270,10 +253,9 @@ async fn write_part(
     model: &Model,
     df: DataFrame,
     target: &IngestTarget,
-    writer: Writer,
 ) -> Result<u64> {
     let part = target.part(&model.name);
-    let rows = writer.write(df, &target.output, &part).await?;
+    let rows = outputs::write_frame(&target.output, &part, df).await?;
     let stored = target.stored(&model.name).to_vec();
     if target.compacts(&model.name) {
         // Many nights' parts become one, so reads do not open a file per night forever.
@@ -281,7 +263,7 @@ async fn write_part(
         let earlier = ctx
             .read_parquet(stored.clone(), ParquetReadOptions::default())
             .await?;
-        writer.write(earlier, &target.output, &compacted).await?;
+        outputs::write_frame(&target.output, &compacted, earlier).await?;
     }
     let mut parts = stored;
     parts.push(target.output.url_of(&part));
@@ -290,24 +272,6 @@ async fn write_part(
         .await?;
     ctx.register_table(model.name.as_str(), all.into_view())?;
     Ok(rows)
-}
-
-/// How model rows reach parquet files.
-#[derive(Debug, Clone, Copy)]
-struct Writer {
-    /// Through DataFusion's parquet sink, which encodes columns in parallel. Off under a
-    /// cluster, where the sink would run on an executor: there the driver streams the rows in.
-    parallel: bool,
-}
-
-impl Writer {
-    async fn write(self, df: DataFrame, location: &Location, path: &Path) -> Result<u64> {
-        if self.parallel {
-            outputs::write_frame(location, path, df).await
-        } else {
-            outputs::write_parquet(location, path, df.execute_stream().await?).await
-        }
-    }
 }
 
 /// DataFusion nests context; the innermost message is what the analyst needs, on one line.

@@ -49,7 +49,8 @@ pub async fn write_parquet(
 /// Runs the query and writes its rows into one parquet file through DataFusion's parquet sink,
 /// which encodes the columns of each row group in parallel (the streaming writer above encodes
 /// on one core); returns the number of rows written. The location's store must be registered
-/// with the session that planned `df`.
+/// with the session that planned `df`. Under a Ballista cluster the sink runs on an executor,
+/// which writes the file to the shared store itself: rows do not pass through the driver.
 pub async fn write_frame(location: &Location, path: &Path, df: DataFrame) -> Result<u64> {
     let mut options = TableParquetOptions::default();
     options.global.compression = Some(FRAME_COMPRESSION.to_string());

@@ -323,7 +323,6 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         &work.location,
         &file_name,
         ingest.as_ref(),
-        config.engine == Engine::Local,
         log,
     )
     .await;

@@ -352,4 +352,28 @@ fn check_plans_every_model_for_the_cluster_and_flags_what_it_cannot_run() {
         !stderr.contains("RecursiveQueryExec {"),
         "no plan dump: {stderr}"
     );
+
+    // A join on a zoned timestamp runs locally but not in a cluster's sort-merge join.
+    std::fs::remove_file(p.queries.join("zz_months.sql")).expect("rm");
+    std::fs::write(
+        p.queries.join("zz_same_time.sql"),
+        "-- events of one anonymous id at the same instant\nselect a.event_id\nfrom touchpoints as a\n\
+         inner join touchpoints as b\n    on a.anonymous_id = b.anonymous_id and a.occurred_at = b.occurred_at",
+    )
+    .expect("model");
+    assert!(cxpipe(&["check", "--queries", &queries]).status.success());
+    let out = cxpipe(&[
+        "check",
+        "--queries",
+        &queries,
+        "--engine",
+        "ballista://127.0.0.1:50050",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("zz_same_time.sql:"), "{stderr}");
+    assert!(
+        stderr.contains("joins on the zoned timestamp") && stderr.contains("occurred_at"),
+        "{stderr}"
+    );
 }
