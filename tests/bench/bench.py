@@ -124,6 +124,10 @@ def main():
         results["cxpipe_memory_limited"] = timed(limited + ["--memory-limit", args.memory_limit])
         results["cxpipe_memory_limited"]["limit"] = args.memory_limit
 
+    # `cxpipe check` plans every model and test against the input schema without reading data.
+    print("cxpipe check ...", flush=True)
+    results["cxpipe_check"] = timed([args.cxpipe, "check", "--queries", queries])
+
     out_db = os.path.join(work, "out-duckdb")
     shutil.rmtree(out_db, ignore_errors=True)
     print("duckdb ...", flush=True)
@@ -160,6 +164,7 @@ def main():
             print(f"{name:26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
     r = results["ratio_cxpipe_to_duckdb"]
     print(f"{'cxpipe / duckdb':26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
+    print(f"cxpipe check: {results['cxpipe_check']['wall_s']} s")
     print(f"incremental night / full run: {results['incremental_to_full']} "
           f"({results['cxpipe_incremental']['events_read']:,} events read)")
     print("agreement:", ", ".join(f"{k} {v}" for k, v in agreement.items()))
