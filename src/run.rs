@@ -136,6 +136,10 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         config.lock_timeout,
     )
     .await?;
+    if config.fault.as_deref() == Some("hold_lock") {
+        // Test hook: a run that takes a while, so a second one meets its lock.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
     if let Some(previous) = &lock.took_over {
         log.warn(
             "lock",

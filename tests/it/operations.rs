@@ -137,6 +137,40 @@ fn a_rerun_killed_while_publishing_keeps_the_published_manifest_and_its_files() 
 }
 
 #[test]
+fn of_two_runs_started_together_the_second_meets_the_first_ones_lock() {
+    let p = TestProject::new().events(&week());
+    let mut first = p
+        .command(
+            "run",
+            "2026-03-07",
+            &[],
+            &[("CXPIPE_TEST_FAULT", "hold_lock")],
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("first run");
+    let lock = p.output().join("_lock.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = p.run_binary("2026-03-07", &[]);
+    let message = stderr(&second);
+    assert_eq!(second.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", first.id())),
+        "names the holder: {message}"
+    );
+    let first = first.wait_with_output().expect("first run ends");
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(!lock.exists(), "released");
+    assert_eq!(
+        json(&p.output().join("latest.json"))["run_date"],
+        "2026-03-07"
+    );
+}
+
+#[test]
 fn a_second_run_is_refused_while_the_lock_is_held() {
     let p = TestProject::new().events(&week());
     std::fs::create_dir_all(p.output()).expect("output");

@@ -330,6 +330,19 @@ impl TestProject {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> std::process::Output {
+        self.command(command, date, extra, env)
+            .output()
+            .expect("run cxpipe binary")
+    }
+
+    /// The `cxpipe` command line `binary_with_env` runs, to start it in the background.
+    pub fn command(
+        &self,
+        command: &str,
+        date: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Command {
         let (input, output) = (
             self.input().display().to_string(),
             self.output().display().to_string(),
@@ -348,12 +361,11 @@ impl TestProject {
             args.extend(["--date", date]);
         }
         args.extend_from_slice(extra);
-        std::process::Command::new(env!("CARGO_BIN_EXE_cxpipe"))
-            .args(&args)
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cxpipe"));
+        cmd.args(&args)
             .envs(env.iter().copied())
-            .current_dir(repo())
-            .output()
-            .expect("run cxpipe binary")
+            .current_dir(repo());
+        cmd
     }
 }
 
