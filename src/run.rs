@@ -138,7 +138,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     .await?;
     if config.fault.as_deref() == Some("hold_lock") {
         // Test hook: a run that takes a while, so a second one meets its lock.
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
     if let Some(previous) = &lock.took_over {
         log.warn(
