@@ -139,7 +139,7 @@ fn a_rerun_killed_while_publishing_keeps_the_published_manifest_and_its_files() 
 #[test]
 fn of_two_runs_started_together_the_second_meets_the_first_ones_lock() {
     let p = TestProject::new().events(&week());
-    let mut first = p
+    let first = p
         .command(
             "run",
             "2026-03-07",
