@@ -34,6 +34,7 @@ use parquet::arrow::async_reader::ParquetObjectReader;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::naive_utc::NaiveAsUtcFactory;
 use crate::storage::Location;
 
 /// The SQL name of every input row, normalised.
@@ -505,6 +506,7 @@ impl TableProvider for TouchpointsTable {
                 .with_file_groups(groups)
                 .with_statistics(statistics)
                 .with_projection_indices(projection.cloned())?
+                .with_expr_adapter(Some(Arc::new(NaiveAsUtcFactory)))
                 .with_limit(limit)
                 .build();
         Ok(DataSourceExec::from_data_source(config))

@@ -17,6 +17,7 @@ pub mod generate;
 pub mod inputs;
 pub mod lock;
 pub mod log;
+pub mod naive_utc;
 pub mod outputs;
 pub mod plan;
 pub mod project;
