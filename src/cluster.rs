@@ -53,6 +53,7 @@ use crate::storage::Location;
 pub async fn remote_context(
     host: &str,
     port: u16,
+    hash_joins: bool,
     config: SessionConfig,
     runtime: RuntimeEnvBuilder,
     job: &str,
@@ -67,7 +68,9 @@ pub async fn remote_context(
         .set_bool(
             ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED,
             false,
-        );
+        )
+        // Ballista prefers sort-merge joins because they spill; `?joins=hash` opts out.
+        .set_bool("datafusion.optimizer.prefer_hash_join", hash_joins);
     let runtime = runtime
         .with_object_store_registry(Arc::new(EnvStores::default()))
         .build_arc()?;

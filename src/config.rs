@@ -382,11 +382,18 @@ pub enum Engine {
     #[default]
     Local,
     /// The scheduler of a Ballista cluster; models run on its executors.
-    Ballista { host: String, port: u16 },
+    Ballista {
+        host: String,
+        port: u16,
+        /// Joins as hash joins (`?joins=hash`) instead of Ballista's default sort-merge joins:
+        /// faster when every join has a side that fits in an executor's memory (true of the
+        /// shipped models), but a hash join does not spill.
+        hash_joins: bool,
+    },
 }
 
 impl Engine {
-    /// `local` or `ballista://HOST[:PORT]` (port 50050 by default).
+    /// `local` or `ballista://HOST[:PORT][?joins=hash|sort-merge]` (port 50050 by default).
     pub fn parse(text: &str) -> Result<Engine> {
         let text = text.trim();
         if text == "local" {
@@ -396,6 +403,16 @@ impl Engine {
             return Err(Error::Usage(format!(
                 "invalid engine '{text}': use local or ballista://HOST:PORT"
             )));
+        };
+        let (address, options) = address.split_once('?').unwrap_or((address, ""));
+        let hash_joins = match options {
+            "" | "joins=sort-merge" => false,
+            "joins=hash" => true,
+            other => {
+                return Err(Error::Usage(format!(
+                    "invalid engine '{text}': unknown option '{other}'; the one option is joins=hash or joins=sort-merge"
+                )));
+            }
         };
         let address = address.trim_end_matches('/');
         let (host, port) = match address.rsplit_once(':') {
@@ -422,6 +439,7 @@ impl Engine {
         Ok(Engine::Ballista {
             host: host.to_string(),
             port,
+            hash_joins,
         })
     }
 }
@@ -430,7 +448,17 @@ impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Engine::Local => write!(f, "local"),
-            Engine::Ballista { host, port } => write!(f, "ballista://{host}:{port}"),
+            Engine::Ballista {
+                host,
+                port,
+                hash_joins,
+            } => {
+                write!(f, "ballista://{host}:{port}")?;
+                if *hash_joins {
+                    write!(f, "?joins=hash")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -639,8 +667,16 @@ mod tests {
                 parsed.ok(),
                 Some(Engine::Ballista {
                     host: "10.0.0.5".into(),
-                    port: 50050
+                    port: 50050,
+                    hash_joins: false,
                 })
+            );
+            let hashed = Engine::parse("ballista://sched:50050?joins=hash").expect("option");
+            assert_eq!(hashed.to_string(), "ballista://sched:50050?joins=hash");
+            let err = Engine::parse("ballista://sched:50050?joins=fast").expect_err("bad option");
+            assert!(
+                err.to_string().contains("unknown option 'joins=fast'"),
+                "{err}"
             );
         } else {
             let err = parsed.expect_err("not compiled in");

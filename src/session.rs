@@ -40,11 +40,16 @@ pub async fn context_for(
     match engine {
         Engine::Local => context(settings, run_date),
         #[cfg(feature = "ballista")]
-        Engine::Ballista { host, port } => {
+        Engine::Ballista {
+            host,
+            port,
+            hash_joins,
+        } => {
             let (config, runtime) = parts(settings);
             let ctx = crate::cluster::remote_context(
                 host,
                 *port,
+                *hash_joins,
                 config,
                 runtime,
                 &format!("cxpipe {run_date}"),

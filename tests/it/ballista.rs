@@ -266,6 +266,19 @@ fn the_cluster_computes_the_same_tables_as_a_local_run_and_reports_failures_alik
         .unwrap_or(0);
     assert_eq!(work, 0, "the intermediates of the runs are removed");
 
+    // With hash joins instead of sort-merge joins (`?joins=hash`): the same tables again.
+    let hashed = p.dir.path().join("cluster-hash-joins");
+    let hash_engine = format!("{engine}?joins=hash");
+    let out = run_into(&p, &hashed, END, &["--engine", &hash_engine]);
+    assert!(
+        out.status.success(),
+        "cluster run with hash joins: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        cluster.logs()
+    );
+    assert_eq!(run_tables(&hashed, END), run_tables(&local, END));
+    assert_eq!(manifest(&hashed, END)["engine"], hash_engine.as_str());
+
     // A model that fails on the executors (a cast of text to a number, at execution time):
     // named with its file, its dependent skipped, every other model written; exit code 5.
     let broken = generated_with(TestProject::new().shipped_queries_plus(&[
