@@ -350,15 +350,22 @@ fn check_plans_every_model_for_the_cluster_and_flags_what_it_cannot_run() {
         "fine locally: {}",
         String::from_utf8_lossy(&local.stderr)
     );
-    let out = cxpipe(&[
-        "check",
-        "--queries",
-        &queries,
-        "--engine",
-        "ballista://127.0.0.1:50050",
-    ]);
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // `cxpipe check --engine`: its exit code and what it said.
+    let check_for_cluster = || {
+        let out = cxpipe(&[
+            "check",
+            "--queries",
+            &queries,
+            "--engine",
+            "ballista://127.0.0.1:50050",
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = check_for_cluster();
+    assert_eq!(code, Some(3));
     assert!(stderr.contains("zz_months.sql:1:1"), "{stderr}");
     assert!(stderr.contains("recursive CTE"), "{stderr}");
     assert!(
@@ -375,15 +382,8 @@ fn check_plans_every_model_for_the_cluster_and_flags_what_it_cannot_run() {
     )
     .expect("model");
     assert!(cxpipe(&["check", "--queries", &queries]).status.success());
-    let out = cxpipe(&[
-        "check",
-        "--queries",
-        &queries,
-        "--engine",
-        "ballista://127.0.0.1:50050",
-    ]);
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = check_for_cluster();
+    assert_eq!(code, Some(3));
     assert!(stderr.contains("zz_same_time.sql:"), "{stderr}");
     assert!(
         stderr.contains("joins on the zoned timestamp") && stderr.contains("occurred_at"),
