@@ -294,6 +294,129 @@ fn an_unreachable_store_fails_with_the_url_and_cause() {
     assert!(!stderr.contains("testing-secret"), "{stderr}");
 }
 
+/// A TCP proxy in front of the S3 server that answers its first `failures` connections with
+/// `503 Service Unavailable` (what S3 says when it sheds load) and forwards every later one.
+struct FlakyProxy {
+    port: u16,
+    failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakyProxy {
+    fn start(target: u16, failures: usize) -> FlakyProxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy port");
+        let port = listener.local_addr().expect("addr").port();
+        let failed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&failed);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                if counter.load(Ordering::SeqCst) < failures {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let mut head = [0u8; 4096];
+                    let _ = client.read(&mut head);
+                    let _ = client.write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    return;
+                };
+                let (Ok(mut client_reader), Ok(mut server_writer)) =
+                    (client.try_clone(), server.try_clone())
+                else {
+                    return;
+                };
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_reader, &mut server_writer);
+                    let _ = server_writer.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        FlakyProxy { port, failed }
+    }
+}
+
+#[test]
+fn transient_store_errors_are_retried_and_the_run_succeeds() {
+    let server = S3Server::start();
+    server.create_bucket("raw");
+    let local = TestProject::new().events(&[ev("e1", "2026-03-01 09:00", "a1", "purchase")
+        .customer("C1")
+        .revenue(30.0)]);
+    let rt = runtime();
+    let raw = server.store("raw");
+    for entry in walk(&local.input()) {
+        let relative = entry
+            .strip_prefix(local.input())
+            .expect("below input")
+            .display()
+            .to_string();
+        let bytes = std::fs::read(&entry).expect("read fixture");
+        rt.block_on(raw.put(
+            &Path::from(format!("cx/{relative}")),
+            PutPayload::from(bytes),
+        ))
+        .expect("upload");
+    }
+    let run_through = |proxy: &FlakyProxy, retries: &str| {
+        Command::new(env!("CARGO_BIN_EXE_cxpipe"))
+            .args([
+                "run",
+                "--input",
+                "s3://raw/cx",
+                "--output",
+                &local.output().display().to_string(),
+                "--date",
+                "2026-03-01",
+                "--retries",
+                retries,
+                "--retry-timeout",
+                "30s",
+            ])
+            .envs(server.env())
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", proxy.port),
+            )
+            .current_dir(repo())
+            .output()
+            .expect("run cxpipe")
+    };
+
+    // Three refusals in a row: retried with backoff, then the run reads everything.
+    let flaky = FlakyProxy::start(server.port, 3);
+    let out = run_through(&flaky, "10");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        flaky.failed.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "every refusal was met"
+    );
+    assert_eq!(
+        local.table("2026-03-01", "data_quality", &["rows_read"]),
+        vec!["1"]
+    );
+
+    // Without retries the first refusal fails the run, naming the location.
+    let flaky = FlakyProxy::start(server.port, 3);
+    let out = run_through(&flaky, "0");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("s3://raw/cx"), "{stderr}");
+    assert!(!stderr.contains("testing-secret"), "{stderr}");
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read dir") {
