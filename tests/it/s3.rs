@@ -95,6 +95,25 @@ impl S3Server {
             .expect("s3 client")
     }
 
+    /// Uploads a local project's input files to `bucket` under `prefix`, as a producer would.
+    fn upload_input(&self, project: &TestProject, bucket: &str, prefix: &str) {
+        let rt = runtime();
+        let store = self.store(bucket);
+        for entry in walk(&project.input()) {
+            let relative = entry
+                .strip_prefix(project.input())
+                .expect("below input")
+                .display()
+                .to_string();
+            let bytes = std::fs::read(&entry).expect("read fixture");
+            rt.block_on(store.put(
+                &Path::from(format!("{prefix}/{relative}")),
+                PutPayload::from(bytes),
+            ))
+            .expect("upload");
+        }
+    }
+
     fn cxpipe(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_cxpipe"))
             .args(args)
@@ -130,19 +149,7 @@ fn the_pipeline_reads_and_writes_s3_and_locks_with_a_conditional_put() {
     ]);
     let rt = runtime();
     let raw = server.store("raw");
-    for entry in walk(&local.input()) {
-        let relative = entry
-            .strip_prefix(local.input())
-            .expect("below input")
-            .display()
-            .to_string();
-        let bytes = std::fs::read(&entry).expect("read fixture");
-        rt.block_on(raw.put(
-            &Path::from(format!("cx/{relative}")),
-            PutPayload::from(bytes),
-        ))
-        .expect("upload");
-    }
+    server.upload_input(&local, "raw", "cx");
 
     let run = |date: &str| {
         server.cxpipe(&[
@@ -349,21 +356,7 @@ fn transient_store_errors_are_retried_and_the_run_succeeds() {
     let local = TestProject::new().events(&[ev("e1", "2026-03-01 09:00", "a1", "purchase")
         .customer("C1")
         .revenue(30.0)]);
-    let rt = runtime();
-    let raw = server.store("raw");
-    for entry in walk(&local.input()) {
-        let relative = entry
-            .strip_prefix(local.input())
-            .expect("below input")
-            .display()
-            .to_string();
-        let bytes = std::fs::read(&entry).expect("read fixture");
-        rt.block_on(raw.put(
-            &Path::from(format!("cx/{relative}")),
-            PutPayload::from(bytes),
-        ))
-        .expect("upload");
-    }
+    server.upload_input(&local, "raw", "cx");
     let run_through = |proxy: &FlakyProxy, retries: &str| {
         Command::new(env!("CARGO_BIN_EXE_cxpipe"))
             .args([
