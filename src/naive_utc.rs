@@ -53,8 +53,14 @@ impl PhysicalExprAdapter for NaiveAsUtc {
                 let Some(cast) = node.downcast_ref::<CastExpr>() else {
                     return Ok(Transformed::no(node));
                 };
+                // Only to UTC: a naive value is a UTC instant by the contract, but arrow's cast
+                // reads it as wall-clock time in the target zone, which differs for any other.
                 let zone = match cast.cast_type() {
-                    DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) => zone.clone(),
+                    DataType::Timestamp(TimeUnit::Microsecond, Some(zone))
+                        if matches!(zone.as_ref(), "UTC" | "+00:00") =>
+                    {
+                        zone.clone()
+                    }
                     _ => return Ok(Transformed::no(node)),
                 };
                 let Some(column) = cast.expr().downcast_ref::<Column>() else {
