@@ -2,13 +2,18 @@
 //! staging prefix; only when it is done are its files copied to `runs/<R>/`, the manifest
 //! written there, and finally `latest.json` replaced, so readers never see half a run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use arrow::array::AsArray;
 use arrow::datatypes::UInt64Type;
 use datafusion::config::TableParquetOptions;
-use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::physical_plan::{self, display::DisplayableExecutionPlan};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -54,19 +59,37 @@ pub async fn write_parquet(
 pub async fn write_frame(location: &Location, path: &Path, df: DataFrame) -> Result<u64> {
     let mut options = TableParquetOptions::default();
     options.global.compression = Some(FRAME_COMPRESSION.to_string());
-    let counts = df
-        .write_parquet(
-            &location.url_of(path),
-            DataFrameWriteOptions::new().with_single_file_output(true),
-            Some(options),
-        )
-        .await?;
+    let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(options)));
+    let (state, plan) = df.into_parts();
+    let copy = LogicalPlanBuilder::copy_to(
+        plan,
+        location.url_of(path),
+        file_type,
+        HashMap::from([("single_file_output".to_string(), "true".to_string())]),
+        Vec::new(),
+    )?
+    .build()?;
+    let df = DataFrame::new(state, copy);
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let counts = physical_plan::collect(Arc::clone(&plan), task).await?;
+    if std::env::var_os(PROFILE_VAR).is_some() {
+        // What each operator of the query did (rows, time, spills): where a slow model spends.
+        eprintln!(
+            "{PROFILE_VAR}: {}\n{}",
+            location.url_of(path),
+            DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
+        );
+    }
     Ok(counts
         .iter()
         .filter_map(|batch| batch.column(0).as_primitive_opt::<UInt64Type>())
         .flat_map(|counts| counts.values().iter().copied())
         .sum())
 }
+
+/// Set, every query a run writes prints its executed plan with each operator's metrics.
+pub const PROFILE_VAR: &str = "CXPIPE_PROFILE";
 
 /// zstd's fastest level: files a run writes are read back soon, often several times.
 const FRAME_COMPRESSION: &str = "zstd(1)";
