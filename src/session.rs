@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
 
 use crate::config::Engine;
 use crate::error::Result;
@@ -87,6 +89,9 @@ pub fn parts(settings: &SessionSettings) -> (SessionConfig, RuntimeEnvBuilder) {
 
 pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<()> {
     ctx.register_table("run_context", run_context(run_date)?)?;
+    for (name, value) in run_values(run_date) {
+        ctx.register_udf(constant_function(name, value));
+    }
     // Zeros unless an incremental run continues from stored state.
     ctx.register_table(
         crate::state::EARLIER_TABLE,
@@ -97,6 +102,32 @@ pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<
 
 /// One row: `run_date` (R) and `run_end` (the first instant after R, UTC). Models use
 /// `occurred_at < run_end`, so events stamped after the run's day are never counted.
+/// `run_date()` and `run_end()`: the run's day and the instant it ends, as values.
+fn run_values(run_date: NaiveDate) -> [(&'static str, ScalarValue); 2] {
+    let days = (run_date - NaiveDate::default()).num_days();
+    [
+        ("run_date", ScalarValue::Date32(Some(days as i32))),
+        (
+            "run_end",
+            ScalarValue::TimestampMicrosecond(Some((days + 1) * 86_400_000_000), Some("UTC".into())),
+        ),
+    ]
+}
+
+/// A function without arguments that returns `value`. The planner folds it into the query as a
+/// literal, so a filter on it needs no join with `run_context` (on a cluster, a join with a
+/// one-row table in every task of a scan).
+fn constant_function(name: &str, value: ScalarValue) -> ScalarUDF {
+    let data_type = value.data_type();
+    create_udf(
+        name,
+        Vec::new(),
+        data_type,
+        Volatility::Immutable,
+        Arc::new(move |_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(value.clone()))),
+    )
+}
+
 fn run_context(run_date: NaiveDate) -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("run_date", DataType::Date32, false),
