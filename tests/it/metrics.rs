@@ -921,3 +921,59 @@ fn a_valid_copy_of_a_dropped_row_is_kept_not_a_duplicate() {
         vec!["C1 | 2026-01-08 10:00:00"]
     );
 }
+
+#[test]
+fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_row() {
+    let p = TestProject::new().shipped_queries_plus(&[(
+        "kept_copies",
+        "-- materialized: table\nselect event_id, nps, substr(source_file, strpos(source_file, 'date=')) as file from touchpoints",
+    )]);
+    let file = |day: &str, name: &str, events: &[&Event]| {
+        let path = p.input().join(format!("touchpoints/date={day}/{name}"));
+        write_parquet(&path, &batch(events));
+    };
+    let copy = |id: &str, at: &str, nps: i32| ev(id, at, "a1", "survey_response").nps(nps);
+    // e1 twice in one file: the first row is kept, though the second occurred earlier.
+    // e2 in two files of one day: part-0 is read before part-1.
+    // e3 arrived 01-08 in part-5 and again 01-09 in part-0: the earlier day wins over the path.
+    file(
+        "2026-01-09",
+        "part-0.parquet",
+        &[
+            &copy("e1", "2026-01-08 12:00", 3),
+            &copy("e1", "2026-01-08 09:00", 10),
+            &copy("e2", "2026-01-08 12:00", 9),
+            &copy("e3", "2026-01-08 12:00", 0),
+        ],
+    );
+    file(
+        "2026-01-09",
+        "part-1.parquet",
+        &[&copy("e2", "2026-01-08 08:00", 0)],
+    );
+    file(
+        "2026-01-08",
+        "part-5.parquet",
+        &[&copy("e3", "2026-01-08 12:00", 10)],
+    );
+    p.run_ok("2026-01-10");
+    let mut kept = p.table("2026-01-10", "kept_copies", &["event_id", "nps", "file"]);
+    kept.sort();
+    assert_eq!(
+        kept,
+        vec![
+            "e1 | 3 | date=2026-01-09/part-0.parquet",
+            "e2 | 9 | date=2026-01-09/part-0.parquet",
+            "e3 | 10 | date=2026-01-08/part-5.parquet",
+        ]
+    );
+    assert_eq!(
+        p.table(
+            "2026-01-10",
+            "data_quality",
+            &["rows_read", "rows_kept", "duplicates"]
+        ),
+        // 6 rows, 3 events: 3 later copies
+        vec!["6 | 3 | 3"]
+    );
+}
