@@ -55,7 +55,7 @@ select
     f.customer_id,
     f.first_purchase_at,
     f.cohort_month,
-    f.first_purchase_at + interval '30 days' <= run_end() as window_complete,
+    f.first_purchase_at + interval '30 days' <= r.run_end as window_complete,
     s.nps_min,
     s.csat_min,
     s.ces_min,
@@ -75,5 +75,6 @@ select
         else 'neutral'
     end as experience_class
 from int_first_purchases as f
+cross join run_context as r
 left join signals as s on s.customer_id = f.customer_id
 order by f.customer_id

@@ -7,9 +7,10 @@ with recent as (
     select
         d.customer_id,
         count(*) filter (
-            where d.activity_date > run_date() - interval '28 days' and d.activity_date <= run_date()
+            where d.activity_date > r.run_date - interval '28 days' and d.activity_date <= r.run_date
         ) as active_days
     from int_customer_days as d
+    cross join run_context as r
     where d.active
     group by d.customer_id
 ),
@@ -36,10 +37,11 @@ counts as (
 )
 
 select
-    run_date() as as_of,
+    r.run_date as as_of,
     t.tier,
     coalesce(c.customers, 0) as customers,
     coalesce(cast(c.customers as double) / nullif((select count(*) from recent), 0), 0.0) as share
 from tiers as t
+cross join run_context as r
 left join counts as c on c.tier = t.tier
 order by t.position

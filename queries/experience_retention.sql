@@ -23,11 +23,12 @@ grid as (
         c.experience_class,
         c.cohort_customers,
         unnest(range(0, cast(
-            (date_part('year', run_date()) - date_part('year', c.cohort_month)) * 12
-            + date_part('month', run_date()) - date_part('month', c.cohort_month) + 1
+            (date_part('year', r.run_date) - date_part('year', c.cohort_month)) * 12
+            + date_part('month', r.run_date) - date_part('month', c.cohort_month) + 1
             as bigint
         ))) as month_number
     from cohorts as c
+    cross join run_context as r
 ),
 
 activity as (

@@ -2,7 +2,7 @@
 -- channel, for the median wait. Incremental: each night appends the ones that arrived.
 -- materialized: incremental
 select
-    cast(date_trunc('month', occurred_at) as date) as month,
+    cast(date_trunc('month', event_date) as date) as month,
     channel,
     duration_s
 from touchpoints

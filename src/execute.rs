@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::error::Result;
 use crate::log::Log;
-use crate::outputs;
+use crate::outputs::{self, Readers};
 use crate::project::{Materialized, Model, Project};
 use crate::state::{INGEST_KEY, INGEST_MODEL, IngestTarget};
 use crate::storage::Location;
@@ -181,7 +181,11 @@ async fn write_and_register(
     file_name: &str,
 ) -> Result<Option<u64>> {
     let dir = below.path(&format!("{folder}/{}", model.name));
-    let rows = outputs::write_frame(below, &dir.clone().join(file_name), df).await?;
+    let readers = match model.materialized {
+        Materialized::Table => Readers::Anyone,
+        _ => Readers::WholeFile,
+    };
+    let rows = outputs::write_frame(below, &dir.clone().join(file_name), df, readers).await?;
     let url = format!("{}/", below.url_of(&dir));
     ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
         .await?;
@@ -255,7 +259,7 @@ async fn write_part(
     target: &IngestTarget,
 ) -> Result<u64> {
     let part = target.part(&model.name);
-    let rows = outputs::write_frame(&target.output, &part, df).await?;
+    let rows = outputs::write_frame(&target.output, &part, df, Readers::WholeFile).await?;
     let stored = target.stored(&model.name).to_vec();
     if target.compacts(&model.name) {
         // Many nights' parts become one, so reads do not open a file per night forever.
@@ -263,7 +267,7 @@ async fn write_part(
         let earlier = ctx
             .read_parquet(stored.clone(), ParquetReadOptions::default())
             .await?;
-        outputs::write_frame(&target.output, &compacted, earlier).await?;
+        outputs::write_frame(&target.output, &compacted, earlier, Readers::WholeFile).await?;
     }
     let mut parts = stored;
     parts.push(target.output.url_of(&part));

@@ -26,7 +26,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use parquet::arrow::{ParquetRecordBatchStreamBuilder, RowNumber};
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
 // Deprecated in parquet 59 in favour of a hand-written AsyncFileReader; still the reader
 // DataFusion 55's own examples use, and it does exactly one ranged read for the footer.
 #[allow(deprecated)]
@@ -131,8 +131,8 @@ pub fn raw_schema() -> SchemaRef {
         .iter()
         .map(|c| Field::new(c.name, c.kind.canonical(), true))
         .collect();
-    fields.extend(partition_fields().iter().map(|f| f.as_ref().clone()));
-    fields.extend(virtual_fields().iter().map(|f| f.as_ref().clone()));
+    fields.push(Field::new("arrival_date", DataType::Date32, false));
+    fields.push(Field::new("source_file", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -379,29 +379,23 @@ fn check_schema(schema: &Schema) -> Result<(), String> {
 /// Registers `raw_touchpoints`: every row of the given files, read by one scan, each file's
 /// columns cast to the canonical schema by DataFusion's schema adapter (missing optional
 /// columns read as null, extra columns are not read), with the file's `arrival_date` and
-/// `source_file` as per-file partition values, and `file_seq`: the file's position among them in
-/// arrival order (arrival date, then path), which with a row's position in its file orders the
-/// rows as they arrived.
+/// `source_file` as per-file partition values.
 pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile]) -> Result<()> {
     input.register(ctx);
     let rows: Vec<FileRow> = files.iter().map(InputFile::row).collect();
     ctx.register_table(FILES_TABLE, files_table(&rows)?)?;
-    let mut arrival: Vec<&InputFile> = files.iter().collect();
-    arrival.sort_by(|a, b| (a.arrival_date, &a.path).cmp(&(b.arrival_date, &b.path)));
     let table = TouchpointsTable {
         store_url: input
             .url_of(&Path::default())
             .trim_end_matches('/')
             .to_string(),
-        files: arrival
+        files: files
             .iter()
-            .zip(0..)
-            .map(|(f, seq)| ScanFile {
+            .map(|f| ScanFile {
                 location: f.location.to_string(),
                 bytes: f.bytes,
                 arrival_date: f.arrival_date,
                 shown: f.path.clone(),
-                seq,
             })
             .collect(),
         rows: files.iter().map(|f| f.rows).sum(),
@@ -424,15 +418,7 @@ fn partition_fields() -> Vec<FieldRef> {
     vec![
         Arc::new(Field::new("arrival_date", DataType::Date32, false)),
         Arc::new(Field::new("source_file", DataType::Utf8, false)),
-        Arc::new(Field::new("file_seq", DataType::Int64, false)),
     ]
-}
-
-/// Columns the parquet reader makes up: `source_row`, the row's position in its file.
-fn virtual_fields() -> Vec<FieldRef> {
-    vec![Arc::new(
-        Field::new("source_row", DataType::Int64, false).with_extension_type(RowNumber),
-    )]
 }
 
 /// `raw_touchpoints` as a table: exactly the files discovery chose, in one parquet scan. It is
@@ -447,7 +433,7 @@ pub struct TouchpointsTable {
     rows: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct ScanFile {
     /// Location in the store.
     location: String,
@@ -455,8 +441,6 @@ struct ScanFile {
     arrival_date: NaiveDate,
     /// The path shown to users (`source_file`).
     shown: String,
-    /// Position in arrival order (`file_seq`).
-    seq: i64,
 }
 
 #[async_trait::async_trait]
@@ -485,104 +469,47 @@ impl TableProvider for TouchpointsTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
+        let source = ParquetSource::new(
+            TableSchema::builder(file_schema())
+                .with_table_partition_cols(partition_fields())
+                .build(),
+        );
         // Spread files over the session's partitions, largest first, so cores share the work.
         let partitions = state.config().target_partitions().max(1);
-        let mut groups: Vec<(u64, Vec<ScanFile>)> =
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
             (0..partitions).map(|_| (0, Vec::new())).collect();
         let mut files: Vec<&ScanFile> = self.files.iter().collect();
         files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.location.cmp(&b.location)));
         for f in files {
+            let file =
+                PartitionedFile::new(f.location.clone(), f.bytes).with_partition_values(vec![
+                    ScalarValue::Date32(Some(days_since_epoch(f.arrival_date))),
+                    ScalarValue::Utf8(Some(f.shown.clone())),
+                ]);
             if let Some(group) = groups.iter_mut().min_by_key(|(size, _)| *size) {
                 group.0 += f.bytes;
-                group.1.push(f.clone());
+                group.1.push(file);
             }
         }
-        let scan = RawScan {
-            store_url: self.store_url.clone(),
-            groups: groups
-                .into_iter()
-                .filter(|(_, files)| !files.is_empty())
-                .map(|(_, files)| files)
-                .collect(),
-            rows: self.rows,
-            projection: projection.cloned(),
-            limit,
-            own_files_only: false,
-        };
-        #[cfg(feature = "ballista")]
-        if crate::cluster::plans_for_cluster(state.config()) {
-            return crate::cluster::RawScanExec::try_new(RawScan {
-                own_files_only: true,
-                ..scan
-            });
-        }
-        scan.plan()
-    }
-}
-
-/// One planned scan of `raw_touchpoints`: which files each partition reads, and the columns.
-/// Plain data, so a cluster can send it to executors, which plan the same scan from it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RawScan {
-    store_url: String,
-    groups: Vec<Vec<ScanFile>>,
-    rows: u64,
-    projection: Option<Vec<usize>>,
-    limit: Option<usize>,
-    /// Each partition reads only its own files. Partitions of one scan may otherwise take each
-    /// other's files, which a cluster cannot allow: there each task runs its own copy of the
-    /// scan, and would read files its siblings read too.
-    pub own_files_only: bool,
-}
-
-impl RawScan {
-    /// The parquet scan, with the per-file partition values and `source_row`.
-    pub fn plan(&self) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let source = ParquetSource::new(
-            TableSchema::builder(file_schema())
-                .with_table_partition_cols(partition_fields())
-                .with_virtual_columns(virtual_fields())
-                .build(),
-        );
-        let groups: Vec<FileGroup> =
-            self.groups
-                .iter()
-                .map(|files| {
-                    FileGroup::new(
-                        files
-                            .iter()
-                            .map(|f| {
-                                PartitionedFile::new(f.location.clone(), f.bytes)
-                                    .with_partition_values(vec![
-                                        ScalarValue::Date32(Some(days_since_epoch(f.arrival_date))),
-                                        ScalarValue::Utf8(Some(f.shown.clone())),
-                                        ScalarValue::Int64(Some(f.seq)),
-                                    ])
-                            })
-                            .collect(),
-                    )
-                })
-                .collect();
+        let groups: Vec<FileGroup> = groups
+            .into_iter()
+            .filter(|(_, files)| !files.is_empty())
+            .map(|(_, files)| FileGroup::new(files))
+            .collect();
         // The row count lets the planner put the smaller side of a join on the build side.
         let mut statistics = Statistics::new_unknown(&raw_schema());
         statistics.num_rows = Precision::Exact(self.rows as usize);
         statistics.total_byte_size =
-            Precision::Inexact(self.groups.iter().flatten().map(|f| f.bytes as usize).sum());
+            Precision::Inexact(self.files.iter().map(|f| f.bytes as usize).sum());
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
                 .with_file_groups(groups)
                 .with_statistics(statistics)
-                .with_projection_indices(self.projection.clone())?
+                .with_projection_indices(projection.cloned())?
                 .with_expr_adapter(Some(Arc::new(NaiveAsUtcFactory)))
-                .with_limit(self.limit)
-                .with_preserve_order(self.own_files_only)
+                .with_limit(limit)
                 .build();
         Ok(DataSourceExec::from_data_source(config))
-    }
-
-    /// How many files the scan reads.
-    pub fn files(&self) -> usize {
-        self.groups.iter().map(Vec::len).sum()
     }
 }
 

@@ -56,9 +56,19 @@ pub async fn write_parquet(
 /// on one core); returns the number of rows written. The location's store must be registered
 /// with the session that planned `df`. Under a Ballista cluster the sink runs on an executor,
 /// which writes the file to the shared store itself: rows do not pass through the driver.
-pub async fn write_frame(location: &Location, path: &Path, df: DataFrame) -> Result<u64> {
+pub async fn write_frame(
+    location: &Location,
+    path: &Path,
+    df: DataFrame,
+    readers: Readers,
+) -> Result<u64> {
     let mut options = TableParquetOptions::default();
     options.global.compression = Some(FRAME_COMPRESSION.to_string());
+    if readers == Readers::WholeFile {
+        // Min/max per page and row group cost a comparison per value (most of it on unique
+        // strings such as event ids) and spare nothing when every reader reads the whole file.
+        options.global.statistics_enabled = Some("none".to_string());
+    }
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(options)));
     let (state, plan) = df.into_parts();
     let copy = LogicalPlanBuilder::copy_to(
@@ -86,6 +96,15 @@ pub async fn write_frame(location: &Location, path: &Path, df: DataFrame) -> Res
         .filter_map(|batch| batch.column(0).as_primitive_opt::<UInt64Type>())
         .flat_map(|counts| counts.values().iter().copied())
         .sum())
+}
+
+/// Who reads a file written by [`write_frame`], which decides whether it carries statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// A published table: anyone, with any filter, so row groups carry min/max statistics.
+    Anyone,
+    /// The run's intermediates and the state: later models and nights, which read every row.
+    WholeFile,
 }
 
 /// Set, every query a run writes prints its executed plan with each operator's metrics.

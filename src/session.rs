@@ -109,7 +109,10 @@ fn run_values(run_date: NaiveDate) -> [(&'static str, ScalarValue); 2] {
         ("run_date", ScalarValue::Date32(Some(days as i32))),
         (
             "run_end",
-            ScalarValue::TimestampMicrosecond(Some((days + 1) * 86_400_000_000), Some("UTC".into())),
+            ScalarValue::TimestampMicrosecond(
+                Some((days + 1) * 86_400_000_000),
+                Some("UTC".into()),
+            ),
         ),
     ]
 }
