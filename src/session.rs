@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Date32Array, RecordBatch, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema};
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -100,20 +100,22 @@ pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<
     Ok(())
 }
 
-/// One row: `run_date` (R) and `run_end` (the first instant after R, UTC). Models use
-/// `occurred_at < run_end`, so events stamped after the run's day are never counted.
-/// `run_date()` and `run_end()`: the run's day and the instant it ends, as values.
+/// The run's day.
+fn run_date_value(run_date: NaiveDate) -> ScalarValue {
+    ScalarValue::Date32(Some((run_date - NaiveDate::default()).num_days() as i32))
+}
+
+/// The first instant after the run's day, UTC: events stamped from then on are not counted.
+pub fn run_end_value(run_date: NaiveDate) -> ScalarValue {
+    let days = (run_date - NaiveDate::default()).num_days() + 1;
+    ScalarValue::TimestampMicrosecond(Some(days * 86_400_000_000), Some("UTC".into()))
+}
+
+/// `run_date()` and `run_end()`: the same values as functions.
 fn run_values(run_date: NaiveDate) -> [(&'static str, ScalarValue); 2] {
-    let days = (run_date - NaiveDate::default()).num_days();
     [
-        ("run_date", ScalarValue::Date32(Some(days as i32))),
-        (
-            "run_end",
-            ScalarValue::TimestampMicrosecond(
-                Some((days + 1) * 86_400_000_000),
-                Some("UTC".into()),
-            ),
-        ),
+        ("run_date", run_date_value(run_date)),
+        ("run_end", run_end_value(run_date)),
     ]
 }
 
@@ -131,23 +133,20 @@ fn constant_function(name: &str, value: ScalarValue) -> ScalarUDF {
     )
 }
 
+/// One row: `run_date` (R) and `run_end` (the first instant after R, UTC). Models use
+/// `occurred_at < run_end`, so events stamped after the run's day are never counted.
 fn run_context(run_date: NaiveDate) -> Result<Arc<MemTable>> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("run_date", DataType::Date32, false),
-        Field::new(
-            "run_end",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            false,
-        ),
-    ]));
-    let days = (run_date - NaiveDate::default()).num_days();
-    let run_end_us = (days + 1) * 86_400 * 1_000_000;
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Date32Array::from(vec![days as i32])),
-            Arc::new(TimestampMicrosecondArray::from(vec![run_end_us]).with_timezone("UTC")),
-        ],
-    )?;
+    let values = run_values(run_date);
+    let schema = Arc::new(Schema::new(
+        values
+            .iter()
+            .map(|(name, value)| Field::new(*name, value.data_type(), false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = values
+        .iter()
+        .map(|(_, value)| value.to_array())
+        .collect::<datafusion::error::Result<Vec<_>>>()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }

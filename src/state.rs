@@ -21,7 +21,6 @@ use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionContext, col, lit};
-use datafusion::scalar::ScalarValue;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
@@ -442,9 +441,7 @@ pub fn register_earlier(ctx: &SessionContext, since: &State, new: &[InputFile]) 
 /// Rows read in this run that are stamped after its day: valid on a later day, so the files
 /// they are in cannot be taken as settled. Row-group statistics spare reading most files.
 pub async fn future_rows(ctx: &SessionContext, run_date: NaiveDate) -> Result<u64> {
-    let days = (run_date - NaiveDate::default()).num_days() + 1;
-    let run_end =
-        ScalarValue::TimestampMicrosecond(Some(days * 86_400_000_000), Some("UTC".into()));
+    let run_end = crate::session::run_end_value(run_date);
     let count = ctx
         .table(inputs::RAW_TABLE)
         .await?
