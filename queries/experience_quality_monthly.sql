@@ -12,7 +12,12 @@
 -- test: range(csat, 0, 100)
 -- test: range(ces_avg, 1, 7)
 -- test: range(failed_search_rate, 0, 1)
-with totals as (
+with monthly as (
+    select cast(date_trunc('month', event_date) as date) as month, *
+    from int_quality_counts
+),
+
+totals as (
     select
         month,
         case when grouping(channel) = 1 then 'all' else channel end as channel,
@@ -27,7 +32,7 @@ with totals as (
         sum(failed_searches) as failed_searches,
         sum(support_contacts) as support_contacts,
         sum(support_resolved) as support_resolved
-    from int_quality_counts
+    from monthly
     group by grouping sets ((month, channel), (month))
 ),
 
