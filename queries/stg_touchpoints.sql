@@ -2,7 +2,8 @@
 -- A row is valid when it has every required field (event_id, occurred_at, anonymous_id, channel,
 -- touchpoint; blank text counts as missing) and occurred before the end of the run date.
 -- Scores outside nps 0-10, csat 1-5, ces 1-7 (or not whole numbers) become null and are counted;
--- a channel outside the vocabulary becomes 'other'. See CONTRACT.md §1.
+-- a channel outside the vocabulary becomes 'other'. See CONTRACT.md §1. arrival_order increases in
+-- the order rows arrived: files by arrival date then path, rows by their position in the file.
 -- materialized: view
 with cleaned as (
     select
@@ -22,7 +23,9 @@ with cleaned as (
         upper(trim(country)) as country,
         properties,
         arrival_date,
-        source_file
+        source_file,
+        -- Files in arrival order, then rows in file order: which copy of an event came first.
+        file_seq * 4294967296 + source_row as arrival_order
     from raw_touchpoints
 )
 
@@ -60,6 +63,7 @@ select
     properties,
     arrival_date,
     source_file,
+    arrival_order,
     coalesce(
         event_id is not null
         and occurred_at is not null

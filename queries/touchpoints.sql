@@ -1,17 +1,9 @@
 -- touchpoints: one row per valid event, counted once. A duplicate event_id keeps its first
--- arrival (earliest arrival_date, then file); every metric reads events from here.
--- Only the copies of the ids in stg_repeated_events are ranked; every other row passes straight
--- through. Ranking all rows instead sorts the whole year by event_id, several times slower.
+-- arrival (earliest arrival_date, then file, then position in the file); every metric reads
+-- events from here. stg_first_copies names the first copy of each repeated id, so one pass over
+-- the rows read drops exactly the later copies and keeps every other row.
+-- Ranking the copies instead sorts the whole year by event_id, several times slower.
 -- materialized: intermediate
-with ranked as (
-    select v.*, row_number() over (
-        partition by v.event_id
-        order by v.arrival_date, v.source_file, v.occurred_at, v.touchpoint, v.anonymous_id
-    ) as arrival_rank
-    from stg_repeated_events as r
-    inner join stg_touchpoints as v on v.event_id = r.event_id
-    where v.is_valid
-)
 select v.event_id,
     v.occurred_at,
     v.event_date,
@@ -35,26 +27,7 @@ select v.event_id,
     v.source_file
 from stg_touchpoints as v
 where v.is_valid
-    and not exists (select 1 from stg_repeated_events as r where r.event_id = v.event_id)
-union all
-select event_id,
-    occurred_at,
-    event_date,
-    anonymous_id,
-    channel,
-    channel_known,
-    touchpoint,
-    touchpoint_known,
-    customer_id,
-    session_id,
-    revenue,
-    nps,
-    csat,
-    ces,
-    out_of_range_scores,
-    comment,
-    duration_s,
-    country,
-    properties,
-    arrival_date,
-    source_file from ranked where arrival_rank = 1
+    and not exists (
+        select 1 from stg_first_copies as f
+        where f.event_id = v.event_id and f.first_order <> v.arrival_order
+    )

@@ -28,23 +28,33 @@ use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::TableProvider;
+use datafusion::common::Statistics;
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionStateBuilder, TaskContext};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{ExprSchemable, Extension, LogicalPlan};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::statistics::StatisticsArgs;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use object_store::ObjectStore;
 use url::Url;
 
 use crate::cli::{ExecutorArgs, SchedulerArgs};
 use crate::error::{Error, Result};
-use crate::inputs::TouchpointsTable;
+use crate::inputs::{RawScan, TouchpointsTable};
 use crate::storage::Location;
 
 /// A driver session whose queries run on the Ballista scheduler at `host:port`. `config` is the
@@ -61,6 +71,7 @@ pub async fn remote_context(
     let config = config
         .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(CxpipeCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(CxpipePhysicalCodec::default()))
         .with_ballista_job_name(job)
         // The adaptive planner (on by default in Ballista 55) can hand a sort with a row limit
         // an input without partitions, which DataFusion 55 rejects by panicking in the
@@ -114,7 +125,7 @@ pub async fn check_distributable(ctx: &SessionContext, df: &DataFrame) -> DfResu
     let physical = ctx.state().create_physical_plan(&plan).await?;
     datafusion_proto::bytes::physical_plan_to_bytes_with_extension_codec(
         physical,
-        &BallistaPhysicalExtensionCodec::default(),
+        &CxpipePhysicalCodec::default(),
     )
     .map_err(|e| {
         DataFusionError::NotImplemented(format!(
@@ -208,9 +219,189 @@ pub struct CxpipeCodec {
     ballista: BallistaLogicalExtensionCodec,
 }
 
+/// Whether a session plans for a Ballista cluster (scheduler, or `check --engine`), whose
+/// executors receive its physical plans as protobuf.
+pub fn plans_for_cluster(config: &SessionConfig) -> bool {
+    config
+        .options()
+        .extensions
+        .get::<ballista_core::config::BallistaConfig>()
+        .is_some()
+}
+
+/// The scan of `raw_touchpoints` on a cluster. DataFusion's protobuf form of a parquet scan has
+/// no virtual columns, so `source_row` would not reach the executors. This node travels as its
+/// [`RawScan`] with one child, a plain parquet scan of the same files (the carrier): the
+/// scheduler gives each task its share of the carrier's files, as it does for any scan, and the
+/// node plans its own scan, `source_row` included, over exactly those files. The carrier itself
+/// is never executed.
+#[derive(Debug)]
+pub struct RawScanExec {
+    scan: RawScan,
+    carrier: Arc<dyn ExecutionPlan>,
+    planned: Arc<dyn ExecutionPlan>,
+}
+
+impl RawScanExec {
+    pub fn try_new(scan: RawScan, groups: Vec<FileGroup>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let carrier = scan.carrier(groups)?;
+        Self::over(scan, carrier)
+    }
+
+    /// The scan over the files `carrier` (a parquet scan) reads.
+    fn over(scan: RawScan, carrier: Arc<dyn ExecutionPlan>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let groups = carrier
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|exec| {
+                let source: &dyn std::any::Any = exec.data_source().as_ref();
+                source.downcast_ref::<FileScanConfig>()
+            })
+            .map(|config| config.file_groups.clone())
+            .ok_or_else(|| {
+                DataFusionError::Internal(format!(
+                    "the raw scan's files must come from a parquet scan, not {}",
+                    carrier.name()
+                ))
+            })?;
+        let planned = scan.plan(groups)?;
+        Ok(Arc::new(RawScanExec {
+            scan,
+            carrier,
+            planned,
+        }))
+    }
+}
+
+impl DisplayAs for RawScanExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "RawScanExec: ")?;
+        self.planned.fmt_as(DisplayFormatType::Default, f)
+    }
+}
+
+impl ExecutionPlan for RawScanExec {
+    fn name(&self) -> &str {
+        "RawScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.planned.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.carrier]
+    }
+
+    // The carrier is a list of files, not an input: nothing may be put between it and this node.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn apply_expressions(
+        &self,
+        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match <[_; 1]>::try_from(children) {
+            Ok([carrier]) if Arc::ptr_eq(&carrier, &self.carrier) => Ok(self),
+            Ok([carrier]) => Self::over(self.scan.clone(), carrier),
+            Err(children) => Err(DataFusionError::Internal(format!(
+                "RawScanExec takes one child, not {}",
+                children.len()
+            ))),
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        self.planned.execute(partition, context)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        self.planned.metrics()
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        _: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        // The scan's own statistics, so joins keep raw rows on the probe side.
+        self.planned.statistics_from_inputs(&[], args)
+    }
+}
+
+/// Ballista's physical codec plus [`RawScanExec`].
+#[derive(Debug, Default)]
+pub struct CxpipePhysicalCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for CxpipePhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        match buf.split_first() {
+            Some((&RAW_SCAN, json)) => {
+                let scan: RawScan = serde_json::from_slice(json).map_err(|e| {
+                    DataFusionError::Internal(format!("cannot decode the raw scan: {e}"))
+                })?;
+                let [carrier] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "the raw scan takes one input, not {}",
+                        inputs.len()
+                    )));
+                };
+                RawScanExec::over(scan, Arc::clone(carrier))
+            }
+            _ => self.ballista.try_decode(buf, inputs, ctx, converter),
+        }
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> DfResult<()> {
+        match node.downcast_ref::<RawScanExec>() {
+            Some(raw) => {
+                buf.push(RAW_SCAN);
+                serde_json::to_writer(buf, &raw.scan).map_err(|e| {
+                    DataFusionError::Internal(format!("cannot encode the raw scan: {e}"))
+                })
+            }
+            None => self.ballista.try_encode(node, buf, converter),
+        }
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
+        self.ballista.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        self.ballista.try_encode_udf(node, buf)
+    }
+}
+
 /// The first byte of an encoded cxpipe table says which kind it is.
 const MEMORY_TABLE: u8 = 0xC1;
 const TOUCHPOINTS_TABLE: u8 = 0xC2;
+/// ... and of an encoded [`RawScanExec`].
+const RAW_SCAN: u8 = 0xC3;
 
 impl LogicalExtensionCodec for CxpipeCodec {
     fn try_decode(
@@ -401,6 +592,7 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<()> {
     config.bind_host = host.clone();
     config.min_ready_executors = args.min_executors.max(1);
     config.override_logical_codec = Some(Arc::new(CxpipeCodec::default()));
+    config.override_physical_codec = Some(Arc::new(CxpipePhysicalCodec::default()));
     let config = Arc::new(config);
     let cluster = BallistaCluster::new_from_config(&config)
         .await
@@ -501,6 +693,7 @@ pub async fn executor(args: &ExecutorArgs) -> Result<()> {
         })),
         override_function_registry: Some(Arc::new(functions)),
         override_logical_codec: Some(Arc::new(CxpipeCodec::default())),
+        override_physical_codec: Some(Arc::new(CxpipePhysicalCodec::default())),
         ..Default::default()
     };
     eprintln!(

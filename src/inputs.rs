@@ -26,7 +26,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, RowNumber};
 // Deprecated in parquet 59 in favour of a hand-written AsyncFileReader; still the reader
 // DataFusion 55's own examples use, and it does exactly one ranged read for the footer.
 #[allow(deprecated)]
@@ -131,8 +131,8 @@ pub fn raw_schema() -> SchemaRef {
         .iter()
         .map(|c| Field::new(c.name, c.kind.canonical(), true))
         .collect();
-    fields.push(Field::new("arrival_date", DataType::Date32, false));
-    fields.push(Field::new("source_file", DataType::Utf8, false));
+    fields.extend(partition_fields().iter().map(|f| f.as_ref().clone()));
+    fields.extend(virtual_fields().iter().map(|f| f.as_ref().clone()));
     Arc::new(Schema::new(fields))
 }
 
@@ -379,23 +379,29 @@ fn check_schema(schema: &Schema) -> Result<(), String> {
 /// Registers `raw_touchpoints`: every row of the given files, read by one scan, each file's
 /// columns cast to the canonical schema by DataFusion's schema adapter (missing optional
 /// columns read as null, extra columns are not read), with the file's `arrival_date` and
-/// `source_file` as per-file partition values.
+/// `source_file` as per-file partition values, and `file_seq`: the file's position among them in
+/// arrival order (arrival date, then path), which with a row's position in its file orders the
+/// rows as they arrived.
 pub async fn register(ctx: &SessionContext, input: &Location, files: &[InputFile]) -> Result<()> {
     input.register(ctx);
     let rows: Vec<FileRow> = files.iter().map(InputFile::row).collect();
     ctx.register_table(FILES_TABLE, files_table(&rows)?)?;
+    let mut arrival: Vec<&InputFile> = files.iter().collect();
+    arrival.sort_by(|a, b| (a.arrival_date, &a.path).cmp(&(b.arrival_date, &b.path)));
     let table = TouchpointsTable {
         store_url: input
             .url_of(&Path::default())
             .trim_end_matches('/')
             .to_string(),
-        files: files
+        files: arrival
             .iter()
-            .map(|f| ScanFile {
+            .zip(0..)
+            .map(|(f, seq)| ScanFile {
                 location: f.location.to_string(),
                 bytes: f.bytes,
                 arrival_date: f.arrival_date,
                 shown: f.path.clone(),
+                seq,
             })
             .collect(),
         rows: files.iter().map(|f| f.rows).sum(),
@@ -418,7 +424,15 @@ fn partition_fields() -> Vec<FieldRef> {
     vec![
         Arc::new(Field::new("arrival_date", DataType::Date32, false)),
         Arc::new(Field::new("source_file", DataType::Utf8, false)),
+        Arc::new(Field::new("file_seq", DataType::Int64, false)),
     ]
+}
+
+/// Columns the parquet reader makes up: `source_row`, the row's position in its file.
+fn virtual_fields() -> Vec<FieldRef> {
+    vec![Arc::new(
+        Field::new("source_row", DataType::Int64, false).with_extension_type(RowNumber),
+    )]
 }
 
 /// `raw_touchpoints` as a table: exactly the files discovery chose, in one parquet scan. It is
@@ -441,6 +455,8 @@ struct ScanFile {
     arrival_date: NaiveDate,
     /// The path shown to users (`source_file`).
     shown: String,
+    /// Position in arrival order (`file_seq`).
+    seq: i64,
 }
 
 #[async_trait::async_trait]
@@ -469,11 +485,6 @@ impl TableProvider for TouchpointsTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let source = ParquetSource::new(
-            TableSchema::builder(file_schema())
-                .with_table_partition_cols(partition_fields())
-                .build(),
-        );
         // Spread files over the session's partitions, largest first, so cores share the work.
         let partitions = state.config().target_partitions().max(1);
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
@@ -485,6 +496,7 @@ impl TableProvider for TouchpointsTable {
                 PartitionedFile::new(f.location.clone(), f.bytes).with_partition_values(vec![
                     ScalarValue::Date32(Some(days_since_epoch(f.arrival_date))),
                     ScalarValue::Utf8(Some(f.shown.clone())),
+                    ScalarValue::Int64(Some(f.seq)),
                 ]);
             if let Some(group) = groups.iter_mut().min_by_key(|(size, _)| *size) {
                 group.0 += f.bytes;
@@ -496,18 +508,80 @@ impl TableProvider for TouchpointsTable {
             .filter(|(_, files)| !files.is_empty())
             .map(|(_, files)| FileGroup::new(files))
             .collect();
+        let scan = RawScan {
+            store_url: self.store_url.clone(),
+            rows: self.rows,
+            projection: projection.cloned(),
+            limit,
+        };
+        #[cfg(feature = "ballista")]
+        if crate::cluster::plans_for_cluster(state.config()) {
+            return crate::cluster::RawScanExec::try_new(scan, groups);
+        }
+        scan.plan(groups)
+    }
+}
+
+/// How `raw_touchpoints` is scanned, less the files: the columns, the row limit, and the row
+/// count the planner sizes joins by. Plain data, so a cluster can send it to executors, which
+/// plan the same scan from it over the files their task was given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawScan {
+    store_url: String,
+    rows: u64,
+    projection: Option<Vec<usize>>,
+    limit: Option<usize>,
+}
+
+impl RawScan {
+    /// The parquet scan of these file groups (one per partition), with the per-file partition
+    /// values and `source_row`.
+    pub fn plan(
+        &self,
+        groups: Vec<FileGroup>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let source = ParquetSource::new(
+            TableSchema::builder(file_schema())
+                .with_table_partition_cols(partition_fields())
+                .with_virtual_columns(virtual_fields())
+                .build(),
+        );
         // The row count lets the planner put the smaller side of a join on the build side.
         let mut statistics = Statistics::new_unknown(&raw_schema());
         statistics.num_rows = Precision::Exact(self.rows as usize);
-        statistics.total_byte_size =
-            Precision::Inexact(self.files.iter().map(|f| f.bytes as usize).sum());
+        statistics.total_byte_size = Precision::Inexact(
+            groups
+                .iter()
+                .flat_map(|g| g.iter())
+                .map(|f| f.object_meta.size as usize)
+                .sum(),
+        );
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
                 .with_file_groups(groups)
                 .with_statistics(statistics)
-                .with_projection_indices(projection.cloned())?
+                .with_projection_indices(self.projection.clone())?
                 .with_expr_adapter(Some(Arc::new(NaiveAsUtcFactory)))
-                .with_limit(limit)
+                .with_limit(self.limit)
+                .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+
+    /// A plain parquet scan of the same file groups without `source_row`, whose protobuf form
+    /// every Ballista scheduler and executor understands: on a cluster it carries the files,
+    /// and the scheduler hands each task its own (`crate::cluster::RawScanExec`).
+    pub fn carrier(
+        &self,
+        groups: Vec<FileGroup>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let source = ParquetSource::new(
+            TableSchema::builder(file_schema())
+                .with_table_partition_cols(partition_fields())
+                .build(),
+        );
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
+                .with_file_groups(groups)
                 .build();
         Ok(DataSourceExec::from_data_source(config))
     }

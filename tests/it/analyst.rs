@@ -343,7 +343,7 @@ fn select_runs_a_model_with_what_it_needs_into_dev() {
         ran,
         vec![
             "stg_touchpoints",
-            "stg_repeated_events",
+            "stg_first_copies",
             "touchpoints",
             "nps_by_country"
         ]
@@ -373,7 +373,7 @@ fn selectors_with_ancestors_and_descendants() {
             "int_identities",
             "int_identity_candidates",
             "int_journey_parts",
-            "stg_repeated_events",
+            "stg_first_copies",
             "stg_touchpoints",
             "touchpoints"
         ]

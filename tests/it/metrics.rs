@@ -923,7 +923,7 @@ fn a_valid_copy_of_a_dropped_row_is_kept_not_a_duplicate() {
 }
 
 #[test]
-fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_time() {
+fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_row() {
     let p = TestProject::new().shipped_queries_plus(&[(
         "kept_copies",
         "-- materialized: table\nselect event_id, nps, substr(source_file, strpos(source_file, 'date=')) as file from touchpoints",
@@ -933,7 +933,7 @@ fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_time() {
         write_parquet(&path, &batch(events));
     };
     let copy = |id: &str, at: &str, nps: i32| ev(id, at, "a1", "survey_response").nps(nps);
-    // e1 twice in one file: the copy that occurred first is kept, wherever it is in the file.
+    // e1 twice in one file: the first row is kept, though the second occurred earlier.
     // e2 in two files of one day: part-0 is read before part-1.
     // e3 arrived 01-08 in part-5 and again 01-09 in part-0: the earlier day wins over the path.
     file(
@@ -962,7 +962,7 @@ fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_time() {
     assert_eq!(
         kept,
         vec![
-            "e1 | 10 | date=2026-01-09/part-0.parquet",
+            "e1 | 3 | date=2026-01-09/part-0.parquet",
             "e2 | 9 | date=2026-01-09/part-0.parquet",
             "e3 | 10 | date=2026-01-08/part-5.parquet",
         ]
