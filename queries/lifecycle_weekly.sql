@@ -15,34 +15,47 @@ sequenced as (
     select
         customer_id,
         week_start,
-        lag(week_start) over (partition by customer_id order by week_start) as previous_week,
-        lead(week_start) over (partition by customer_id order by week_start) as next_week
+        lag(week_start) over by_customer as previous_week,
+        lead(week_start) over by_customer as next_week
     from weeks
+    window by_customer as (partition by customer_id order by week_start)
 ),
 
-active_counts as (
+contributions as (
+    -- A customer's active week counts in that week (new, returning or resurrecting) and, when
+    -- the customer is not active the week after, as dormant in the week after. One pass over
+    -- the sequenced weeks: reading them twice would sort them by customer twice.
     select
-        week_start,
-        count(*) filter (where previous_week is null) as new,
-        count(*) filter (where previous_week = week_start - interval '7 days') as returning,
-        count(*) filter (where previous_week < week_start - interval '7 days') as resurrecting
-    from sequenced
-    group by week_start
-),
-
-dormant_counts as (
-    select cast(week_start + interval '7 days' as date) as week_start, count(*) as dormant
-    from sequenced
-    where next_week is null or next_week > week_start + interval '7 days'
-    group by 1
+        case
+            when k.following then cast(s.week_start + interval '7 days' as date)
+            else s.week_start
+        end as week_start,
+        case when not k.following and s.previous_week is null then 1 else 0 end as new,
+        case
+            when not k.following and s.previous_week = s.week_start - interval '7 days' then 1
+            else 0
+        end as returning,
+        case
+            when not k.following and s.previous_week < s.week_start - interval '7 days' then 1
+            else 0
+        end as resurrecting,
+        case
+            when k.following and (s.next_week is null or s.next_week > s.week_start + interval '7 days')
+                then 1
+            else 0
+        end as dormant
+    from sequenced as s
+    cross join (values (false), (true)) as k (following)
 )
 
 select
-    a.week_start,
-    a.new,
-    a.returning,
-    a.resurrecting,
-    coalesce(d.dormant, 0) as dormant
-from active_counts as a
-left join dormant_counts as d on d.week_start = a.week_start
-order by a.week_start
+    c.week_start,
+    cast(sum(c.new) as bigint) as new,
+    cast(sum(c.returning) as bigint) as returning,
+    cast(sum(c.resurrecting) as bigint) as resurrecting,
+    cast(sum(c.dormant) as bigint) as dormant
+from contributions as c
+group by c.week_start
+-- Weeks with an active customer: the dormant of the week after the last one is not a row.
+having sum(c.new) + sum(c.returning) + sum(c.resurrecting) > 0
+order by c.week_start

@@ -34,11 +34,22 @@ coverage as (
 ),
 
 changes as (
-    select activity_date as day, 1 as dau, 0 as wau, 0 as mau from coverage
-    union all select start_7 as day, 0 as dau, 1 as wau, 0 as mau from coverage
-    union all select stop_7 as day, 0 as dau, -1 as wau, 0 as mau from coverage
-    union all select start_28 as day, 0 as dau, 0 as wau, 1 as mau from coverage
-    union all select stop_28 as day, 0 as dau, 0 as wau, -1 as mau from coverage
+    -- One row per counter an active day moves: the day itself (dau), and where its new 7- and
+    -- 28-day coverage starts (+1) and stops (-1). A cross join with five kinds, not a union
+    -- of five selects: the union would compute the window above once per branch.
+    select
+        case k.kind
+            when 0 then c.activity_date
+            when 1 then c.start_7
+            when 2 then c.stop_7
+            when 3 then c.start_28
+            else c.stop_28
+        end as day,
+        case when k.kind = 0 then 1 else 0 end as dau,
+        case k.kind when 1 then 1 when 2 then -1 else 0 end as wau,
+        case k.kind when 3 then 1 when 4 then -1 else 0 end as mau
+    from coverage as c
+    cross join (values (0), (1), (2), (3), (4)) as k (kind)
 ),
 
 per_day as (
