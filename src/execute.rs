@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
 use datafusion::catalog::TableProvider;
 use datafusion::common::JoinType;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
@@ -47,113 +50,187 @@ impl ModelRun {
     }
 }
 
+/// Where a run writes its models.
+pub struct Places<'a> {
+    /// The run's staging prefix: tables go to `tables/<name>/` below it.
+    pub staging: &'a Location,
+    /// The run's working folder: intermediates go to `<name>/` below it.
+    pub work: &'a Location,
+    /// The name of the one file each model writes.
+    pub file_name: &'a str,
+}
+
 /// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging`,
 /// intermediates to `<name>/<file_name>` below `work`, and registered from there for their
 /// dependents. With an `ingest` target, the ingest model's rows go to the state instead (see
 /// [`crate::state`]).
+///
+/// Up to `concurrency` models run at once, each as soon as every model it reads has run: a
+/// small model no longer waits for an unrelated one, and two models' small stages share the
+/// cores. Models of the state (the ingest model and the incremental ones) run alone, because
+/// while one is planned the ingest model's name stands for this run's rows only.
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Project,
-    staging: &Location,
-    work: &Location,
-    file_name: &str,
+    places: &Places<'_>,
     ingest: Option<&IngestTarget>,
+    concurrency: usize,
     log: &Log,
 ) -> Vec<ModelRun> {
-    let mut status: HashMap<String, Status> = HashMap::new();
+    let total = project.models.len();
+    let mut status: HashMap<&str, Status> = HashMap::new();
     // On an incremental run, the events that arrived (what incremental models are computed from).
     let mut new_rows: Option<Arc<dyn TableProvider>> = None;
-    let mut runs = Vec::new();
-    let total = project.models.len();
-    for (index, model) in project.models.iter().enumerate() {
-        log.progress("models", index, total, &model.name);
-        let started = Instant::now();
-        let blocked: Vec<&str> = model
-            .depends_on
-            .iter()
-            .filter(|d| status.get(d.as_str()).is_some_and(|s| *s != Status::Ok))
-            .map(String::as_str)
-            .collect();
-        let (state, rows, error) = if blocked.is_empty() {
-            let ran = match ingest.filter(|t| t.keeps(&model.name)) {
-                Some(target) if model.name == INGEST_MODEL => {
-                    run_ingest(ctx, model, target).await.map(|(rows, arrived)| {
-                        // Only an incremental run has stored rows to leave out.
-                        if !target.stored(INGEST_MODEL).is_empty() {
-                            new_rows = Some(arrived);
-                        }
-                        Some(rows)
-                    })
-                }
-                Some(target) => run_incremental(ctx, model, target, new_rows.as_ref()).await,
-                None => run_model(ctx, model, staging, work, file_name).await,
+    let mut waiting: Vec<usize> = (0..total).collect();
+    let mut running = FuturesUnordered::new();
+    let mut exclusive_running = false;
+    let mut runs: Vec<(usize, ModelRun)> = Vec::with_capacity(total);
+    while !waiting.is_empty() || !running.is_empty() {
+        // Start every model whose inputs are done, in project order, while there is room.
+        let mut index = 0;
+        while index < waiting.len() && !exclusive_running {
+            let model = &project.models[waiting[index]];
+            let done = |d: &String| {
+                status.contains_key(d.as_str()) || !project.models.iter().any(|m| &m.name == d)
             };
-            match ran {
-                Ok(rows) => (Status::Ok, rows, None),
-                Err(e) => (
-                    Status::Failed,
-                    None,
-                    Some(format!(
-                        "{}: {}",
-                        model.path.display(),
-                        first_line_chain(&e)
-                    )),
-                ),
+            if !model.depends_on.iter().all(done) {
+                index += 1;
+                continue;
             }
-        } else {
-            let reason = format!("skipped because {} did not run", blocked.join(", "));
-            (Status::Skipped, None, Some(reason))
-        };
-        status.insert(model.name.clone(), state);
-        let seconds = started.elapsed().as_secs_f64();
-        let fields = [
-            ("model", json!(model.name)),
-            ("status", json!(state)),
-            ("rows", json!(rows)),
-            ("seconds", json!(seconds)),
-            ("error", json!(error)),
-        ];
-        match (&state, &error) {
-            (Status::Ok, _) => {
-                let rows = rows.map_or_else(|| "view".to_string(), |r| format!("{r} rows"));
-                log.info(
-                    "model",
-                    &format!("model {} ok: {rows} in {seconds:.2}s", model.name),
-                    &fields,
-                );
+            let blocked: Vec<&str> = model
+                .depends_on
+                .iter()
+                .filter(|d| status.get(d.as_str()).is_some_and(|s| *s != Status::Ok))
+                .map(String::as_str)
+                .collect();
+            if !blocked.is_empty() {
+                let position = waiting.remove(index);
+                let reason = format!("skipped because {} did not run", blocked.join(", "));
+                status.insert(&model.name, Status::Skipped);
+                let run = finish(model, Status::Skipped, None, Some(reason), 0.0, log);
+                runs.push((position, run));
+                continue;
             }
-            (_, Some(reason)) => log.warn(
-                "model",
-                &format!(
-                    "model {} {}: {reason}",
-                    model.name,
-                    format!("{state:?}").to_lowercase()
-                ),
-                &fields,
-            ),
-            (_, None) => {}
+            let exclusive = ingest.is_some_and(|t| t.keeps(&model.name));
+            if running.len() >= concurrency.max(1) || (exclusive && !running.is_empty()) {
+                break;
+            }
+            let position = waiting.remove(index);
+            log.progress("models", runs.len(), total, &model.name);
+            exclusive_running = exclusive;
+            let arrived = new_rows.clone();
+            running.push(async move {
+                let started = Instant::now();
+                let ran = run_one(ctx, model, places, ingest, arrived).await;
+                (position, ran, started.elapsed().as_secs_f64())
+            });
         }
-        runs.push(ModelRun {
-            name: model.name.clone(),
-            file: model.path.display().to_string(),
-            materialized: model.materialized,
-            depends_on: model.depends_on.clone(),
-            status: state,
-            rows,
-            seconds,
-            error,
-        });
+        let Some((position, ran, seconds)) = running.next().await else {
+            break;
+        };
+        exclusive_running = false;
+        let model = &project.models[position];
+        let (state, rows, error) = match ran {
+            Ok((rows, arrived)) => {
+                if arrived.is_some() {
+                    new_rows = arrived;
+                }
+                (Status::Ok, rows, None)
+            }
+            Err(e) => (
+                Status::Failed,
+                None,
+                Some(format!(
+                    "{}: {}",
+                    model.path.display(),
+                    first_line_chain(&e)
+                )),
+            ),
+        };
+        status.insert(&model.name, state);
+        runs.push((position, finish(model, state, rows, error, seconds, log)));
     }
     log.progress("models", total, total, "done");
-    runs
+    runs.sort_by_key(|(position, _)| *position);
+    runs.into_iter().map(|(_, run)| run).collect()
+}
+
+/// Runs one model; returns the rows written and, for the ingest model of an incremental run,
+/// the rows that arrived in this run.
+async fn run_one(
+    ctx: &SessionContext,
+    model: &Model,
+    places: &Places<'_>,
+    ingest: Option<&IngestTarget>,
+    new_rows: Option<Arc<dyn TableProvider>>,
+) -> Result<(Option<u64>, Option<Arc<dyn TableProvider>>)> {
+    match ingest.filter(|t| t.keeps(&model.name)) {
+        Some(target) if model.name == INGEST_MODEL => {
+            let (rows, arrived) = run_ingest(ctx, model, target).await?;
+            // Only an incremental run has stored rows to leave out.
+            let incremental = !target.stored(INGEST_MODEL).is_empty();
+            Ok((Some(rows), incremental.then_some(arrived)))
+        }
+        Some(target) => Ok((
+            run_incremental(ctx, model, target, new_rows.as_ref()).await?,
+            None,
+        )),
+        None => Ok((run_model(ctx, model, places).await?, None)),
+    }
+}
+
+/// Logs how a model ended and records it for the manifest.
+fn finish(
+    model: &Model,
+    state: Status,
+    rows: Option<u64>,
+    error: Option<String>,
+    seconds: f64,
+    log: &Log,
+) -> ModelRun {
+    let fields = [
+        ("model", json!(model.name)),
+        ("status", json!(state)),
+        ("rows", json!(rows)),
+        ("seconds", json!(seconds)),
+        ("error", json!(error)),
+    ];
+    match (&state, &error) {
+        (Status::Ok, _) => {
+            let shown = rows.map_or_else(|| "view".to_string(), |r| format!("{r} rows"));
+            log.info(
+                "model",
+                &format!("model {} ok: {shown} in {seconds:.2}s", model.name),
+                &fields,
+            );
+        }
+        (_, Some(reason)) => log.warn(
+            "model",
+            &format!(
+                "model {} {}: {reason}",
+                model.name,
+                format!("{state:?}").to_lowercase()
+            ),
+            &fields,
+        ),
+        (_, None) => {}
+    }
+    ModelRun {
+        name: model.name.clone(),
+        file: model.path.display().to_string(),
+        materialized: model.materialized,
+        depends_on: model.depends_on.clone(),
+        status: state,
+        rows,
+        seconds,
+        error,
+    }
 }
 
 async fn run_model(
     ctx: &SessionContext,
     model: &Model,
-    staging: &Location,
-    work: &Location,
-    file_name: &str,
+    places: &Places<'_>,
 ) -> Result<Option<u64>> {
     let df = ctx.sql(&model.sql).await?;
     match model.materialized {
@@ -162,10 +239,10 @@ async fn run_model(
             Ok(None)
         }
         Materialized::Table => {
-            write_and_register(ctx, model, df, staging, "tables", file_name).await
+            write_and_register(ctx, model, df, places.staging, "tables", places.file_name).await
         }
         Materialized::Intermediate | Materialized::Incremental => {
-            write_and_register(ctx, model, df, work, "", file_name).await
+            write_and_register(ctx, model, df, places.work, "", places.file_name).await
         }
     }
 }

@@ -320,13 +320,17 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let ingest = mode
         .keeps_state()
         .then(|| IngestTarget::new(output, project, &mode, run_id));
+    let places = execute::Places {
+        staging: &staging,
+        work: &work.location,
+        file_name: &file_name,
+    };
     let models = execute::run_models(
         &ctx,
         project,
-        &staging,
-        &work.location,
-        &file_name,
+        &places,
         ingest.as_ref(),
+        model_concurrency(&config.engine),
         log,
     )
     .await;
@@ -630,6 +634,15 @@ impl Drop for WorkDir {
 }
 
 /// A cluster's executors cannot see the driver's in-process `memory://` stores.
+/// How many models run at once: two locally, so one model's single-partition stages leave no
+/// core idle; one on a cluster, whose executors already spread each model's tasks.
+fn model_concurrency(engine: &Engine) -> usize {
+    match engine {
+        Engine::Local => 2,
+        _ => 1,
+    }
+}
+
 fn shared_with_cluster(engine: &Engine, locations: &[&Location]) -> Result<()> {
     if *engine == Engine::Local {
         return Ok(());
