@@ -4,6 +4,7 @@
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::SessionContext;
+use futures::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::json;
 
@@ -44,6 +45,9 @@ impl TestRun {
     }
 }
 
+/// How many tests' queries run at once.
+const CONCURRENT_TESTS: usize = 2;
+
 pub async fn run_tests<'a>(
     ctx: &SessionContext,
     tests: impl Iterator<Item = &'a DataTest>,
@@ -51,22 +55,36 @@ pub async fn run_tests<'a>(
     log: &Log,
 ) -> Vec<TestRun> {
     let tests: Vec<&DataTest> = tests.collect();
-    let mut runs = Vec::new();
-    for (index, test) in tests.iter().enumerate() {
-        log.progress("tests", index, tests.len(), &test.name);
-        let (status, failing_rows, error) = if test.models.iter().all(|m| model_ok(m)) {
-            match failing_rows_of(ctx, &test.sql).await {
-                Ok(0) => (TestStatus::Pass, Some(0), None),
-                Ok(n) if test.severity == Severity::Warn => (TestStatus::Warn, Some(n), None),
-                Ok(n) => (TestStatus::Fail, Some(n), None),
-                Err(e) => (TestStatus::Error, None, Some(e)),
+    // Tests only read, so two run at once (their queries are small; one leaves a core idle);
+    // results are reported in declaration order.
+    let count = tests.len();
+    let model_ok = &model_ok;
+    let outcomes: Vec<Option<Result<u64, String>>> = stream::iter(tests.iter().enumerate())
+        .map(|(index, test)| {
+            let runs_now = test.models.iter().all(|m| model_ok(m));
+            async move {
+                log.progress("tests", index, count, &test.name);
+                match runs_now {
+                    true => Some(failing_rows_of(ctx, &test.sql).await),
+                    false => None,
+                }
             }
-        } else {
-            (
+        })
+        .buffered(CONCURRENT_TESTS)
+        .collect()
+        .await;
+    let mut runs = Vec::new();
+    for (test, outcome) in tests.iter().zip(outcomes) {
+        let (status, failing_rows, error) = match outcome {
+            Some(Ok(0)) => (TestStatus::Pass, Some(0), None),
+            Some(Ok(n)) if test.severity == Severity::Warn => (TestStatus::Warn, Some(n), None),
+            Some(Ok(n)) => (TestStatus::Fail, Some(n), None),
+            Some(Err(e)) => (TestStatus::Error, None, Some(e)),
+            None => (
                 TestStatus::Skipped,
                 None,
                 Some("a model it checks did not run".to_string()),
-            )
+            ),
         };
         let run = TestRun {
             name: test.name.clone(),
