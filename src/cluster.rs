@@ -250,13 +250,8 @@ impl RawScanExec {
 
     /// The scan over the files `carrier` (a parquet scan) reads.
     fn over(scan: RawScan, carrier: Arc<dyn ExecutionPlan>) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let groups = carrier
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|exec| {
-                let source: &dyn std::any::Any = exec.data_source().as_ref();
-                source.downcast_ref::<FileScanConfig>()
-            })
-            .map(|config| config.file_groups.clone())
+        let groups = file_groups(&carrier)
+            .map(<[FileGroup]>::to_vec)
             .ok_or_else(|| {
                 DataFusionError::Internal(format!(
                     "the raw scan's files must come from a parquet scan, not {}",
@@ -270,6 +265,13 @@ impl RawScanExec {
             planned,
         }))
     }
+}
+
+/// The files a parquet scan reads, one group per partition.
+fn file_groups(plan: &Arc<dyn ExecutionPlan>) -> Option<&[FileGroup]> {
+    let exec = plan.downcast_ref::<DataSourceExec>()?;
+    let source: &dyn std::any::Any = exec.data_source().as_ref();
+    Some(&source.downcast_ref::<FileScanConfig>()?.file_groups)
 }
 
 impl DisplayAs for RawScanExec {
@@ -711,4 +713,72 @@ pub async fn executor(args: &ExecutorArgs) -> Result<()> {
             args.scheduler
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballista_scheduler::state::task_builder::restrict_plan_to_partitions;
+    use datafusion::datasource::listing::PartitionedFile;
+    use datafusion::scalar::ScalarValue;
+
+    fn file(name: &str, seq: i64) -> PartitionedFile {
+        PartitionedFile::new(name, 1000).with_partition_values(vec![
+            ScalarValue::Date32(Some(20_000)),
+            ScalarValue::Utf8(Some(name.to_string())),
+            ScalarValue::Int64(Some(seq)),
+        ])
+    }
+
+    /// The files the node's own scan reads, partition by partition.
+    fn scanned(plan: &Arc<dyn ExecutionPlan>) -> Vec<Vec<String>> {
+        let Some(raw) = plan.downcast_ref::<RawScanExec>() else {
+            panic!("expected a RawScanExec, got {}", plan.name());
+        };
+        let groups = file_groups(&raw.planned).expect("the raw scan plans a parquet scan");
+        groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|f| f.object_meta.location.to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    // A task of a stage reads only its partition's files, and the node reaches the executor
+    // with them and with `source_row`: without both, every task read every file.
+    #[test]
+    fn a_task_scans_only_its_partitions_files_and_keeps_source_row_on_the_way() {
+        let groups = vec![
+            FileGroup::new(vec![file("a.parquet", 0), file("b.parquet", 1)]),
+            FileGroup::new(vec![file("c.parquet", 2)]),
+        ];
+        let scan = RawScan::every_column("file:///", 30);
+        let plan = RawScanExec::try_new(scan, groups).expect("planned");
+        assert_eq!(
+            scanned(&plan),
+            vec![vec!["a.parquet", "b.parquet"], vec!["c.parquet"]]
+        );
+
+        let task = restrict_plan_to_partitions(plan, &[1]).expect("restricted");
+        assert_eq!(scanned(&task), vec![vec!["c.parquet"]]);
+        assert_eq!(task.properties().output_partitioning().partition_count(), 1);
+
+        let codec = CxpipePhysicalCodec::default();
+        let bytes = datafusion_proto::bytes::physical_plan_to_bytes_with_extension_codec(
+            Arc::clone(&task),
+            &codec,
+        )
+        .expect("encoded");
+        let arrived = datafusion_proto::bytes::physical_plan_from_bytes_with_extension_codec(
+            &bytes,
+            &SessionContext::new().task_ctx(),
+            &codec,
+        )
+        .expect("decoded");
+        assert_eq!(scanned(&arrived), vec![vec!["c.parquet"]]);
+        assert!(arrived.schema().field_with_name("source_row").is_ok());
+        assert_eq!(arrived.schema(), task.schema());
+    }
 }

@@ -534,6 +534,16 @@ pub struct RawScan {
 }
 
 impl RawScan {
+    /// A scan of every column of files below `store_url` holding `rows` rows in all.
+    pub fn every_column(store_url: &str, rows: u64) -> RawScan {
+        RawScan {
+            store_url: store_url.to_string(),
+            rows,
+            projection: None,
+            limit: None,
+        }
+    }
+
     /// The parquet scan of these file groups (one per partition), with the per-file partition
     /// values and `source_row`.
     pub fn plan(
