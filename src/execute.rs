@@ -2,7 +2,7 @@
 //! and error, its dependents are skipped, and every other model still runs: one analyst's
 //! broken query does not cost the executives their report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,6 +78,7 @@ pub async fn run_models(
     log: &Log,
 ) -> Vec<ModelRun> {
     let total = project.models.len();
+    let names: HashSet<&str> = project.models.iter().map(|m| m.name.as_str()).collect();
     let mut status: HashMap<&str, Status> = HashMap::new();
     // On an incremental run, the events that arrived (what incremental models are computed from).
     let mut new_rows: Option<Arc<dyn TableProvider>> = None;
@@ -90,9 +91,8 @@ pub async fn run_models(
         let mut index = 0;
         while index < waiting.len() && !exclusive_running {
             let model = &project.models[waiting[index]];
-            let done = |d: &String| {
-                status.contains_key(d.as_str()) || !project.models.iter().any(|m| &m.name == d)
-            };
+            // Done: run, or not a model of this project (a deselected one, or a run table).
+            let done = |d: &String| status.contains_key(d.as_str()) || !names.contains(d.as_str());
             if !model.depends_on.iter().all(done) {
                 index += 1;
                 continue;

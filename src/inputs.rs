@@ -428,6 +428,17 @@ fn partition_fields() -> Vec<FieldRef> {
     ]
 }
 
+/// What a scan of the raw files reads: their columns, the per-file partition values, and with
+/// `row_numbers` the reader's `source_row`.
+fn scan_schema(row_numbers: bool) -> TableSchema {
+    let schema = TableSchema::builder(file_schema()).with_table_partition_cols(partition_fields());
+    if row_numbers {
+        schema.with_virtual_columns(virtual_fields()).build()
+    } else {
+        schema.build()
+    }
+}
+
 /// Columns the parquet reader makes up: `source_row`, the row's position in its file.
 fn virtual_fields() -> Vec<FieldRef> {
     vec![Arc::new(
@@ -535,6 +546,7 @@ pub struct RawScan {
 
 impl RawScan {
     /// A scan of every column of files below `store_url` holding `rows` rows in all.
+    #[cfg(test)]
     pub fn every_column(store_url: &str, rows: u64) -> RawScan {
         RawScan {
             store_url: store_url.to_string(),
@@ -550,12 +562,7 @@ impl RawScan {
         &self,
         groups: Vec<FileGroup>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let source = ParquetSource::new(
-            TableSchema::builder(file_schema())
-                .with_table_partition_cols(partition_fields())
-                .with_virtual_columns(virtual_fields())
-                .build(),
-        );
+        let source = ParquetSource::new(scan_schema(true));
         // The row count lets the planner put the smaller side of a join on the build side.
         let mut statistics = Statistics::new_unknown(&raw_schema());
         statistics.num_rows = Precision::Exact(self.rows as usize);
@@ -584,11 +591,7 @@ impl RawScan {
         &self,
         groups: Vec<FileGroup>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let source = ParquetSource::new(
-            TableSchema::builder(file_schema())
-                .with_table_partition_cols(partition_fields())
-                .build(),
-        );
+        let source = ParquetSource::new(scan_schema(false));
         let config =
             FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(source))
                 .with_file_groups(groups)

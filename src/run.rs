@@ -633,7 +633,6 @@ impl Drop for WorkDir {
     }
 }
 
-/// A cluster's executors cannot see the driver's in-process `memory://` stores.
 /// How many models run at once: two locally, so one model's single-partition stages leave no
 /// core idle; one on a cluster, whose executors already spread each model's tasks.
 fn model_concurrency(engine: &Engine) -> usize {
@@ -643,6 +642,7 @@ fn model_concurrency(engine: &Engine) -> usize {
     }
 }
 
+/// A cluster's executors cannot see the driver's in-process `memory://` stores.
 fn shared_with_cluster(engine: &Engine, locations: &[&Location]) -> Result<()> {
     if *engine == Engine::Local {
         return Ok(());

@@ -64,9 +64,10 @@ pub async fn run_tests<'a>(
             let runs_now = test.models.iter().all(|m| model_ok(m));
             async move {
                 log.progress("tests", index, count, &test.name);
-                match runs_now {
-                    true => Some(failing_rows_of(ctx, &test.sql).await),
-                    false => None,
+                if runs_now {
+                    Some(failing_rows_of(ctx, &test.sql).await)
+                } else {
+                    None
                 }
             }
         })

@@ -70,9 +70,6 @@ def main():
         f"create table run_context as select date '{run_date}' as run_date, "
         f"cast(date '{run_date}' + interval 1 day as timestamptz) as run_end"
     )
-    # cxpipe's run_date() and run_end(): the run's values, as functions.
-    con.execute(f"create macro run_date() as date '{run_date}'")
-    con.execute(f"create macro run_end() as cast(date '{run_date}' + interval 1 day as timestamptz)")
     con.execute("create table input_files (path varchar, arrival_date date, bytes bigint, rows bigint)")
     con.executemany("insert into input_files values (?, ?, ?, 0)", [(p, d, b) for p, d, b in files])
     # A full run: nothing ingested by earlier runs.
