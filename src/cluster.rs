@@ -39,7 +39,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::{SessionStateBuilder, TaskContext};
+use datafusion::execution::{FunctionRegistry, SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{ExprSchemable, Extension, LogicalPlan};
 use datafusion::physical_expr::PhysicalExpr;
@@ -587,9 +587,14 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<()> {
         .with_port(port)
         .with_override_session_builder(Arc::new(move |config: SessionConfig| {
             let state = ballista_core::utils::default_session_builder(config)?;
-            Ok(SessionStateBuilder::new_from_existing(state)
+            let mut state = SessionStateBuilder::new_from_existing(state)
                 .with_runtime_env(runtime.clone())
-                .build())
+                .build();
+            // Plans arrive naming cxpipe's functions; the scheduler resolves them by name.
+            for function in crate::functions::all() {
+                state.register_udf(Arc::new(function))?;
+            }
+            Ok(state)
         }));
     config.bind_host = host.clone();
     config.min_ready_executors = args.min_executors.max(1);
@@ -668,8 +673,13 @@ pub async fn executor(args: &ExecutorArgs) -> Result<()> {
     })?;
     let runtime_dir = work_dir.clone();
     let registry = Arc::new(EnvStores::default());
-    let functions =
+    let mut functions =
         BallistaFunctionRegistry::from(&SessionStateBuilder::new().with_default_features().build());
+    for function in crate::functions::all() {
+        functions
+            .scalar_functions
+            .insert(function.name().to_string(), Arc::new(function));
+    }
     let external_host = args
         .external_host
         .clone()

@@ -13,6 +13,7 @@ pub mod config;
 pub mod docs;
 pub mod error;
 pub mod execute;
+pub mod functions;
 pub mod generate;
 pub mod inputs;
 pub mod lock;

@@ -92,6 +92,9 @@ pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<
     for (name, value) in run_values(run_date) {
         ctx.register_udf(constant_function(name, value));
     }
+    for function in crate::functions::all() {
+        ctx.register_udf(function);
+    }
     // Zeros unless an incremental run continues from stored state.
     ctx.register_table(
         crate::state::EARLIER_TABLE,

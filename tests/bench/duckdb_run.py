@@ -70,6 +70,8 @@ def main():
         f"create table run_context as select date '{run_date}' as run_date, "
         f"cast(date '{run_date}' + interval 1 day as timestamptz) as run_end"
     )
+    # cxpipe's has_text(s): anything but spaces (DuckDB's trim, like DataFusion's, removes spaces).
+    con.execute("create macro has_text(s) as coalesce(trim(s) <> '', false)")
     con.execute("create table input_files (path varchar, arrival_date date, bytes bigint, rows bigint)")
     con.executemany("insert into input_files values (?, ?, ?, 0)", [(p, d, b) for p, d, b in files])
     # A full run: nothing ingested by earlier runs.

@@ -764,13 +764,15 @@ fn data_quality_counts_and_bad_rows_never_reach_the_metrics() {
             .nps(10)
             .csat(5)
             .ces(7),
-        // date=2026-01-10: 4 rows.
+        // date=2026-01-10: 6 rows.
         by("C1", "d10", "2026-01-11 08:00", "return")
             .revenue(-30.0)
             .arrives("2026-01-10"), // after R: dropped
         by("C2", "d11", "2026-01-08 23:59", "page_view").arrives("2026-01-10"), // late
         survey("C1", "d12", "2026-01-10 09:00").nps(-1), // 1 score out of range
         ev("d13", "2026-01-10 10:00", "", "page_view").customer("C2"), // blank anonymous_id: dropped
+        ev("d15", "2026-01-10 10:05", "   ", "page_view").customer("C2"), // spaces only: dropped
+        ev("d16", "2026-01-10 10:10", "a-16", "  ").customer("C2"), // spaces-only touchpoint: dropped
         // date=2026-01-11: after R, not read.
         by("C2", "d14", "2026-01-09 10:00", "page_view").arrives("2026-01-11"),
     ]);
@@ -793,11 +795,11 @@ fn data_quality_counts_and_bad_rows_never_reach_the_metrics() {
     assert_eq!(
         row,
         vec![
-            // read 7 + 3 + 4 = 14; dropped d4, d5, d10, d13 = 4; duplicate d2 = 1;
-            // kept 14 - 4 - 1 = 9; out of range d3 (nps, csat, ces) + d12 (nps) = 4;
+            // read 7 + 3 + 6 = 16; dropped d4, d5, d10, d13, d15, d16 = 6; duplicate d2 = 1;
+            // kept 16 - 6 - 1 = 9; out of range d3 (nps, csat, ces) + d12 (nps) = 4;
             // kiosk 1; teleport 1; late d8 (01-07 in 01-09), d11 (01-08 in 01-10) = 2
             // (the duplicate d2 is not kept); files: date=01-08, 01-09, 01-10 = 3
-            "14 | 9 | 4 | 1 | 4 | 1 | 1 | 2 | 3",
+            "16 | 9 | 6 | 1 | 4 | 1 | 1 | 2 | 3",
         ]
     );
     let bytes = p.table("2026-01-10", "data_quality", &["bytes_read"]);
