@@ -14,7 +14,10 @@ use datafusion::catalog::Session;
 use datafusion::common::Statistics;
 use datafusion::common::stats::Precision;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
+};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::datasource::{MemTable, TableProvider, TableType};
@@ -529,7 +532,15 @@ impl TableProvider for TouchpointsTable {
         if crate::cluster::plans_for_cluster(state.config()) {
             return crate::cluster::RawScanExec::try_new(scan, groups);
         }
-        scan.plan(groups)
+        // A run scans the raw files more than once (first copies, events, counters); the
+        // session's metadata cache spares reading and decoding every footer each time.
+        let runtime = state.runtime_env();
+        let store = runtime.object_store(ObjectStoreUrl::parse(&scan.store_url)?)?;
+        let reader = CachedParquetFileReaderFactory::new(
+            store,
+            runtime.cache_manager.get_file_metadata_cache(),
+        );
+        scan.plan_with(groups, Some(Arc::new(reader)))
     }
 }
 
@@ -562,7 +573,19 @@ impl RawScan {
         &self,
         groups: Vec<FileGroup>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let source = ParquetSource::new(scan_schema(true));
+        self.plan_with(groups, None)
+    }
+
+    /// [`Self::plan`], reading the files through `reader` (DataFusion's default without).
+    fn plan_with(
+        &self,
+        groups: Vec<FileGroup>,
+        reader: Option<Arc<dyn ParquetFileReaderFactory>>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let mut source = ParquetSource::new(scan_schema(true));
+        if let Some(reader) = reader {
+            source = source.with_parquet_file_reader_factory(reader);
+        }
         // The row count lets the planner put the smaller side of a join on the build side.
         let mut statistics = Statistics::new_unknown(&raw_schema());
         statistics.num_rows = Precision::Exact(self.rows as usize);
