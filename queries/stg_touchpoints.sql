@@ -26,10 +26,14 @@ with cleaned as (
         source_file,
         -- Files in arrival order, then rows in file order: which copy of an event came first.
         file_seq * 4294967296 + source_row as arrival_order,
-        event_id as raw_event_id,
-        anonymous_id as raw_anonymous_id,
-        channel as raw_channel,
-        touchpoint as raw_touchpoint
+        -- On the columns as read: has_text(x) is `nullif(trim(x), '') is not null` without
+        -- building the trimmed strings, and the filter on is_valid runs before the cleaning.
+        has_text(event_id)
+            and has_text(anonymous_id)
+            and has_text(channel)
+            and has_text(touchpoint)
+            and coalesce(occurred_at < run_end(), false)
+            as is_valid
     from raw_touchpoints
 )
 
@@ -68,12 +72,5 @@ select
     arrival_date,
     source_file,
     arrival_order,
-    -- On the columns as read: has_text(x) is `nullif(trim(x), '') is not null` without building
-    -- the trimmed strings, and the filter on is_valid runs before the cleaning above.
-    has_text(raw_event_id)
-        and has_text(raw_anonymous_id)
-        and has_text(raw_channel)
-        and has_text(raw_touchpoint)
-        and coalesce(occurred_at < run_end(), false)
-        as is_valid
+    is_valid
 from cleaned

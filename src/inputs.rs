@@ -651,7 +651,8 @@ pub fn files_table(files: &[FileRow]) -> Result<Arc<MemTable>> {
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
-fn days_since_epoch(date: NaiveDate) -> i32 {
+/// A day as Arrow's Date32 counts it.
+pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::default()).num_days() as i32
 }
 

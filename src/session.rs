@@ -105,12 +105,12 @@ pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<
 
 /// The run's day.
 fn run_date_value(run_date: NaiveDate) -> ScalarValue {
-    ScalarValue::Date32(Some((run_date - NaiveDate::default()).num_days() as i32))
+    ScalarValue::Date32(Some(crate::inputs::days_since_epoch(run_date)))
 }
 
 /// The first instant after the run's day, UTC: events stamped from then on are not counted.
 pub fn run_end_value(run_date: NaiveDate) -> ScalarValue {
-    let days = (run_date - NaiveDate::default()).num_days() + 1;
+    let days = i64::from(crate::inputs::days_since_epoch(run_date)) + 1;
     ScalarValue::TimestampMicrosecond(Some(days * 86_400_000_000), Some("UTC".into()))
 }
 
