@@ -4,6 +4,9 @@
 -- the customer their anonymous id belongs to (int_identities).
 --   active: any event that day other than ad_impression and email_open;
 --   net_revenue: purchases (amount paid) minus returns (amount refunded) that day.
+-- Merged by customer: a run computes the days of the customers int_touched_customers names and
+-- keeps every other customer's days from the previous run's table.
+-- unique_key: customer_id
 -- test: unique(customer_id, activity_date)
 with stitched as (
     select
@@ -25,5 +28,5 @@ select
     sum(purchases) as purchases,
     sum(net_revenue) as net_revenue
 from stitched
-where customer_id is not null
+where customer_id in (select t.customer_id from int_touched_customers as t)
 group by customer_id, event_date

@@ -4,11 +4,13 @@
 -- Incremental: each night adds rows for the events that arrived; a key can have several rows,
 -- so readers add them up. Identity is applied by readers (int_customer_days), so a visitor who
 -- signs up later has their earlier days counted for the customer.
+--   added_on: the day of the run that read the events (int_touched_customers finds tonight's).
 -- materialized: incremental
 select
     anonymous_id,
     customer_id,
     event_date,
+    run_date() as added_on,
     count(*) as events,
     count(*) filter (where touchpoint not in ('ad_impression', 'email_open')) as active_events,
     count(*) filter (where touchpoint = 'purchase') as purchases,

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
 use datafusion::catalog::TableProvider;
-use datafusion::common::JoinType;
+use datafusion::common::{JoinType, TableReference};
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
@@ -78,6 +78,7 @@ pub async fn run_models(
     log: &Log,
 ) -> Vec<ModelRun> {
     let total = project.models.len();
+    let read_as_previous = crate::state::read_as_previous(project);
     let names: HashSet<&str> = project.models.iter().map(|m| m.name.as_str()).collect();
     let mut status: HashMap<&str, Status> = HashMap::new();
     // On an incremental run, the events that arrived (what incremental models are computed from).
@@ -119,9 +120,16 @@ pub async fn run_models(
             log.progress("models", runs.len(), total, &model.name);
             exclusive_running = exclusive;
             let arrived = new_rows.clone();
+            let shapes_previous = read_as_previous.contains(model.name.as_str());
             running.push(async move {
                 let started = Instant::now();
-                let ran = run_one(ctx, model, places, ingest, arrived).await;
+                let mut ran = run_one(ctx, model, places, ingest, arrived).await;
+                if shapes_previous && ran.is_ok() {
+                    // A full refresh's `previous.<name>`: no rows, this model's columns.
+                    if let Err(e) = crate::state::register_empty_previous(ctx, &model.name).await {
+                        ran = Err(e);
+                    }
+                }
                 (position, ran, started.elapsed().as_secs_f64())
             });
         }
@@ -239,12 +247,42 @@ async fn run_model(
             Ok(None)
         }
         Materialized::Table => {
+            let df = merged_into_previous(ctx, model, df, places).await?;
             write_and_register(ctx, model, df, places.staging, "tables", places.file_name).await
         }
         Materialized::Intermediate | Materialized::Incremental => {
             write_and_register(ctx, model, df, places.work, "", places.file_name).await
         }
     }
+}
+
+/// For a `unique_key:` model on an incremental run: its rows (the keys that changed), and the
+/// rows of the previous run's table whose key is not among them. The new rows are written to
+/// the working folder first, so the model's query runs once. Unchanged when there is no previous
+/// table (a full refresh): then the model's rows are all there is.
+async fn merged_into_previous(
+    ctx: &SessionContext,
+    model: &Model,
+    df: DataFrame,
+    places: &Places<'_>,
+) -> Result<DataFrame> {
+    let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+    if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
+        return Ok(df);
+    }
+    let dir = places.work.path(&format!("{}__changed", model.name));
+    let path = dir.clone().join(places.file_name);
+    outputs::write_frame(places.work, &path, df, Readers::WholeFile).await?;
+    let changed = ctx
+        .read_parquet(places.work.url_of(&path), ParquetReadOptions::default())
+        .await?;
+    let key: Vec<&str> = model.unique_key.iter().map(String::as_str).collect();
+    let keys = changed.clone().select_columns(&key)?.distinct()?;
+    let kept = ctx
+        .table(previous)
+        .await?
+        .join(keys, JoinType::LeftAnti, &key, &key, None)?;
+    Ok(changed.union(kept)?)
 }
 
 /// Writes the model's rows to `<below>/<folder>/<name>/<file_name>` and registers that folder

@@ -47,6 +47,7 @@ pub async fn check_for(
     let mut planned = Vec::new();
     let mut problems = Vec::new();
     let mut failed: Vec<&str> = Vec::new();
+    let read_as_previous = crate::state::read_as_previous(project);
     for model in &project.models {
         if let Some(dep) = model
             .depends_on
@@ -61,6 +62,13 @@ pub async fn check_for(
             continue;
         }
         match plan_model(&ctx, model, distributed).await {
+            Ok(schema) if read_as_previous.contains(model.name.as_str()) => {
+                crate::state::register_empty_previous(&ctx, &model.name).await?;
+                planned.push(Planned {
+                    name: model.name.clone(),
+                    schema,
+                });
+            }
             Ok(schema) => planned.push(Planned {
                 name: model.name.clone(),
                 schema,

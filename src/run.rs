@@ -309,10 +309,11 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
 
     let ctx = session::context_for(&config.engine, &config.session, run_date).await?;
     inputs::register(&ctx, input, &discovery.files).await?;
+    output.register(&ctx);
     if let Mode::Incremental { since } = &mode {
         state::register_earlier(&ctx, since, &discovery.files)?;
+        state::register_previous(&ctx, output, project, since).await?;
     }
-    output.register(&ctx);
     let staging_rel = format!("_staging/{run_date}/{run_id}");
     let staging = output.join(&staging_rel);
     let file_name = format!("part-{run_id}.parquet");

@@ -14,7 +14,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use crate::config::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Settings that shape execution, not results.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +95,14 @@ pub fn register_run_tables(ctx: &SessionContext, run_date: NaiveDate) -> Result<
     for function in crate::functions::all() {
         ctx.register_udf(function);
     }
+    // `previous.<model>`: the previous run's tables, registered as the run finds them.
+    let catalog = ctx
+        .catalog(&ctx.state().config().options().catalog.default_catalog)
+        .ok_or_else(|| Error::Usage("the session has no default catalog".into()))?;
+    catalog.register_schema(
+        crate::state::PREVIOUS_SCHEMA,
+        Arc::new(datafusion::catalog::MemorySchemaProvider::new()),
+    )?;
     // Zeros unless an incremental run continues from stored state.
     ctx.register_table(
         crate::state::EARLIER_TABLE,

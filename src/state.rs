@@ -19,8 +19,9 @@ use std::sync::Arc;
 use arrow::array::{Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
+use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
@@ -211,6 +212,8 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
         )
     } else if let Some(problem) = unusable(&state, &discovered, &known_bad) {
         full(&problem, true)
+    } else if let Some(problem) = previous_missing(p.output, p.project, &state).await? {
+        full(&problem, true)
     } else {
         Mode::Incremental { since: state }
     };
@@ -272,6 +275,102 @@ fn unusable(state: &State, discovered: &[InputFile], known_bad: &[SkippedFile]) 
         })
 }
 
+/// The SQL schema under which a model reads the tables the previous run published:
+/// `previous.int_customer_days`. On a full refresh those tables are empty.
+pub const PREVIOUS_SCHEMA: &str = "previous";
+
+/// The models some model reads as `previous.<name>`, and those merged into their previous
+/// table (`unique_key:`).
+pub fn read_as_previous(project: &Project) -> BTreeSet<&str> {
+    project
+        .models
+        .iter()
+        .flat_map(|m| m.previous.iter().map(String::as_str))
+        .chain(
+            project
+                .models
+                .iter()
+                .filter(|m| !m.unique_key.is_empty())
+                .map(|m| m.name.as_str()),
+        )
+        .collect()
+}
+
+/// Where the run that wrote the state published its tables.
+fn previous_tables(state: &State) -> String {
+    format!("runs/{}/tables", state.run_date)
+}
+
+/// Why the tables read as `previous.<name>` are not the state's run's, if they are not: that
+/// run's day was published again since, or its tables were removed.
+async fn previous_missing(
+    output: &Location,
+    project: &Project,
+    state: &State,
+) -> Result<Option<String>> {
+    let needed = read_as_previous(project);
+    if needed.is_empty() {
+        return Ok(None);
+    }
+    let manifest_path = output.path(&format!("runs/{}/manifest.json", state.run_date));
+    let published_by = outputs::get(output, &manifest_path)
+        .await?
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|m| m.get("run_id")?.as_str().map(str::to_string));
+    if published_by.as_deref() != Some(state.run_id.as_str()) {
+        return Ok(Some(format!(
+            "the tables of {} are no longer those of the run that wrote the state",
+            state.run_date
+        )));
+    }
+    for name in needed {
+        let dir = output.path(&format!("{}/{name}", previous_tables(state)));
+        if outputs::list(output, &dir).await?.is_empty() {
+            return Ok(Some(format!(
+                "the previous run's {name} table is gone from runs/{}",
+                state.run_date
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Registers `previous.<name>` for every model read so: on an incremental run, the tables the
+/// state's run published.
+pub async fn register_previous(
+    ctx: &SessionContext,
+    output: &Location,
+    project: &Project,
+    since: &State,
+) -> Result<()> {
+    for name in read_as_previous(project) {
+        let dir = output.path(&format!("{}/{name}", previous_tables(since)));
+        let url = format!("{}/", output.url_of(&dir));
+        ctx.register_parquet(
+            TableReference::partial(PREVIOUS_SCHEMA, name),
+            url,
+            ParquetReadOptions::default(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// On a full refresh, `previous.<name>` is an empty table shaped like the model's rows,
+/// registered when the model has run and before any model that reads it does.
+pub async fn register_empty_previous(ctx: &SessionContext, name: &str) -> Result<()> {
+    let reference = TableReference::partial(PREVIOUS_SCHEMA, name);
+    if ctx.table_exist(reference.clone())? {
+        return Ok(());
+    }
+    let schema = ctx.table_provider(name).await?.schema();
+    ctx.register_table(
+        reference,
+        Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+    )?;
+    Ok(())
+}
+
 async fn load(output: &Location) -> Result<Option<State>> {
     let path = output.path(STATE_FILE);
     let Some(bytes) = outputs::get(output, &path).await? else {
@@ -287,6 +386,7 @@ pub fn fingerprint(project: &Project) -> String {
     let mut needed: BTreeSet<&str> = BTreeSet::new();
     let mut pending = vec![INGEST_MODEL, COUNTERS_MODEL];
     pending.extend(kept_models(project));
+    pending.extend(read_as_previous(project));
     while let Some(name) = pending.pop() {
         if needed.insert(name)
             && let Some(model) = project.model(name)

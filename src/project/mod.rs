@@ -56,12 +56,33 @@ impl Project {
                 queries_dir.display()
             ));
         }
+        let deltas = reading_previous(&models);
         for model in &models {
+            for name in &model.previous {
+                let published = models
+                    .iter()
+                    .any(|m| m.name == *name && m.materialized == Materialized::Table);
+                if !published {
+                    let (line, column) = model.locate(name);
+                    problems.push(format!(
+                        "{}:{line}:{column}: `previous.{name}` reads the table the previous run published, but there is no table model `{name}` (only `materialized: table` models are published)",
+                        model.path.display()
+                    ));
+                }
+            }
+            if !model.unique_key.is_empty() && model.materialized != Materialized::Table {
+                problems.push(format!(
+                    "{}:1: `unique_key:` merges a model's rows into the table the previous run published, so the model must be `materialized: table`",
+                    model.path.display()
+                ));
+            }
+            // A delta model reads the previous run's tables (itself or upstream) and adds what changed.
             if model.materialized == Materialized::Incremental
+                && !deltas.contains(model.name.as_str())
                 && model.depends_on != [crate::state::INGEST_MODEL]
             {
                 problems.push(format!(
-                    "{}:1: an incremental model reads only {} (it runs over each night's new events), not {}; make it `intermediate`, or split it",
+                    "{}:1: an incremental model reads only {} (it runs over each night's new events), not {}, unless it reads `previous.<table>` to add what changed since the previous run; make it `intermediate`, or split it",
                     model.path.display(),
                     crate::state::INGEST_MODEL,
                     model.depends_on.join(", ")
@@ -93,6 +114,27 @@ impl Project {
             .iter()
             .flat_map(|m| m.tests.iter())
             .chain(&self.singular_tests)
+    }
+}
+
+/// The models that read a `previous.` table, themselves or through a model they read.
+fn reading_previous(models: &[Model]) -> std::collections::BTreeSet<&str> {
+    let mut found: std::collections::BTreeSet<&str> = models
+        .iter()
+        .filter(|m| !m.previous.is_empty())
+        .map(|m| m.name.as_str())
+        .collect();
+    loop {
+        let more: Vec<&str> = models
+            .iter()
+            .filter(|m| !found.contains(m.name.as_str()))
+            .filter(|m| m.depends_on.iter().any(|d| found.contains(d.as_str())))
+            .map(|m| m.name.as_str())
+            .collect();
+        if more.is_empty() {
+            return found;
+        }
+        found.extend(more);
     }
 }
 

@@ -35,8 +35,15 @@ pub struct Model {
     /// The header comment, without option and test lines.
     pub description: String,
     pub materialized: Materialized,
-    /// Tables the SQL reads (models or sources), lower-case, without CTE names.
+    /// Tables the SQL reads (models or sources), lower-case, without CTE names; a model read
+    /// as `previous.<name>` counts too (it runs after that model), unless it is this one.
     pub depends_on: Vec<String>,
+    /// Models whose tables of the previous run this one reads, as `previous.<name>`.
+    pub previous: Vec<String>,
+    /// `unique_key:` columns. On an incremental run the model's rows replace those of the
+    /// previous run's table that share a key, and the others are kept: its SQL computes only
+    /// the keys that changed (dbt's delete+insert).
+    pub unique_key: Vec<String>,
     /// Data tests declared in the header.
     pub tests: Vec<DataTest>,
 }
@@ -67,14 +74,22 @@ impl Model {
                     .map_err(|msg| format!("{shown}:{line}:1: {msg}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let depends_on = read_tables(&sql).map_err(|e| format!("{shown}:{e}"))?;
+        let (current, previous) = table_references(&sql).map_err(|e| format!("{shown}:{e}"))?;
+        let mut depends_on: Vec<String> = current
+            .into_iter()
+            .chain(previous.iter().filter(|p| **p != name).cloned())
+            .collect();
+        depends_on.sort();
+        depends_on.dedup();
         Ok(Model {
             name,
             path: path.to_path_buf(),
             sql,
             description: header.description,
             materialized: header.materialized,
+            unique_key: header.unique_key,
             depends_on,
+            previous,
             tests,
         })
     }
@@ -85,8 +100,19 @@ impl Model {
     }
 }
 
-/// The tables one SELECT reads (sorted, without CTE names); errors as `line:col: message`.
+/// The tables one SELECT reads (sorted, without CTE names, `previous.` ones included); errors
+/// as `line:col: message`.
 pub fn read_tables(sql: &str) -> Result<Vec<String>, String> {
+    let (mut current, previous) = table_references(sql)?;
+    current.extend(previous);
+    current.sort();
+    current.dedup();
+    Ok(current)
+}
+
+/// The tables one SELECT reads: those of this run, and those it reads as `previous.<name>`
+/// (the previous run's). Each list sorted, without CTE names.
+fn table_references(sql: &str) -> Result<(Vec<String>, Vec<String>), String> {
     let mut statements =
         DFParser::parse_sql(sql).map_err(|e| locate_parser_error(&e.to_string()))?;
     let statement = match (statements.pop_front(), statements.is_empty()) {
@@ -100,10 +126,20 @@ pub fn read_tables(sql: &str) -> Result<Vec<String>, String> {
     };
     let (tables, _ctes) =
         resolve_table_references(&statement, true).map_err(|e| format!("1:1: {e}"))?;
-    let mut names: Vec<String> = tables.iter().map(|t| t.table().to_string()).collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+    let (mut previous, mut current): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for table in &tables {
+        let name = table.table().to_string();
+        if table.schema() == Some(crate::state::PREVIOUS_SCHEMA) {
+            previous.push(name);
+        } else {
+            current.push(name);
+        }
+    }
+    for names in [&mut current, &mut previous] {
+        names.sort();
+        names.dedup();
+    }
+    Ok((current, previous))
 }
 
 /// 1-based line and column of the first whole-word use of `word` outside `--` comments.
@@ -138,6 +174,7 @@ fn is_identifier(s: &str) -> bool {
 struct Header {
     description: String,
     materialized: Materialized,
+    unique_key: Vec<String>,
     /// (line, severity, spec) of each `test:` line.
     tests: Vec<(usize, Severity, String)>,
 }
@@ -146,6 +183,7 @@ struct Header {
 fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     let mut description = Vec::new();
     let mut materialized = Materialized::Table;
+    let mut unique_key = Vec::new();
     let mut tests = Vec::new();
     for (index, line) in sql.lines().enumerate() {
         let Some(text) = line.trim().strip_prefix("--") else {
@@ -167,6 +205,21 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
         });
         if let Some((severity, spec)) = test {
             tests.push((index + 1, severity, spec.to_string()));
+        } else if let Some(value) = text.strip_prefix("unique_key:") {
+            unique_key = value
+                .split(',')
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if unique_key.is_empty() || !unique_key.iter().all(|c| is_identifier(c)) {
+                return Err((
+                    index + 1,
+                    format!(
+                        "`unique_key:` takes column names separated by commas, not '{}'",
+                        value.trim()
+                    ),
+                ));
+            }
         } else if let Some(value) = text.strip_prefix("materialized:") {
             materialized = match value.trim() {
                 "table" => Materialized::Table,
@@ -189,6 +242,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     Ok(Header {
         description: description.join("\n").trim().to_string(),
         materialized,
+        unique_key,
         tests,
     })
 }

@@ -169,6 +169,74 @@ fn identities_duplicates_and_late_events_across_nights_match_a_full_refresh() {
     );
 }
 
+/// A late event moves an anonymous id from one customer to another: the customer it leaves
+/// loses a day, the one it joins gains one. The merged customer-days and the delta-maintained
+/// stickiness and lifecycle counters must follow, as a full refresh computes them.
+#[test]
+fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental_night() {
+    let p = TestProject::new().events(&[
+        ev("x1", "2026-03-01 12:00", "anon-3", "login").customer("c3"),
+        ev("x2", "2026-03-02 10:00", "anon-3", "page_view"),
+        // Identified earlier than x1, delivered on night three: anon-3 is c4's from then on.
+        ev("x3", "2026-03-01 08:00", "anon-3", "login")
+            .customer("c4")
+            .arrives("2026-03-03"),
+        ev("x4", "2026-03-03 09:00", "anon-5", "page_view").customer("c5"),
+    ]);
+    for day in ["2026-03-01", "2026-03-02"] {
+        p.run_ok(day);
+    }
+    let customer_days = |day: &str| {
+        let mut rows = p.table(day, "int_customer_days", &["customer_id", "activity_date"]);
+        rows.sort();
+        rows
+    };
+    // On night two anon-3's browsing on 03-02 is c3's.
+    assert_eq!(
+        customer_days("2026-03-02"),
+        ["c3 | 2026-03-01", "c3 | 2026-03-02"]
+    );
+    p.run_ok("2026-03-03");
+    assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
+    // c3 keeps only the day of its own login; c4 gets its login day and anon-3's browsing.
+    assert_eq!(
+        customer_days("2026-03-03"),
+        [
+            "c3 | 2026-03-01",
+            "c4 | 2026-03-01",
+            "c4 | 2026-03-02",
+            "c5 | 2026-03-03"
+        ]
+    );
+    // dau: {c3, c4}, {c4}, {c5}; on 03-03 the 7 and 28 days hold c3, c4 and c5.
+    assert_eq!(
+        p.table(
+            "2026-03-03",
+            "stickiness_daily",
+            &["activity_date", "dau", "wau", "mau"]
+        ),
+        [
+            "2026-03-01 | 2 | 2 | 2",
+            "2026-03-02 | 1 | 2 | 2",
+            "2026-03-03 | 1 | 3 | 3"
+        ]
+    );
+    // 03-01 is a Sunday: c3 and c4 are new in the week of 02-23; in the week of 03-02 c5 is new,
+    // c4 returns and c3 (active the week before, not this one) is dormant.
+    assert_eq!(
+        p.table(
+            "2026-03-03",
+            "lifecycle_weekly",
+            &["week_start", "new", "returning", "resurrecting", "dormant"]
+        ),
+        ["2026-02-23 | 2 | 0 | 0 | 0", "2026-03-02 | 1 | 1 | 0 | 1"]
+    );
+    assert_eq!(
+        run_tables(&p.output(), "2026-03-03"),
+        from_scratch(&p, "2026-03-03")
+    );
+}
+
 #[test]
 fn events_stamped_after_the_run_date_are_read_again_the_next_night() {
     let mut events = three_nights();
