@@ -40,7 +40,8 @@ select
     r.run_date as as_of,
     t.tier,
     coalesce(c.customers, 0) as customers,
-    coalesce(cast(c.customers as double) / nullif((select count(*) from recent), 0), 0.0) as share
+    -- Over the tiers' total, not a count of `recent` again: that would aggregate it twice.
+    coalesce(cast(c.customers as double) / nullif(sum(c.customers) over (), 0), 0.0) as share
 from tiers as t
 cross join run_context as r
 left join counts as c on c.tier = t.tier

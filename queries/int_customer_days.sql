@@ -7,17 +7,26 @@
 -- Merged by customer: a run computes the days of the customers int_touched_customers names and
 -- keeps every other customer's days from the previous run's table.
 -- unique_key: customer_id
+-- replaces: int_touched_customers
 -- test: unique(customer_id, activity_date)
-with stitched as (
-    select
-        coalesce(a.customer_id, i.customer_id) as customer_id,
-        a.event_date,
-        a.events,
-        a.active_events,
-        a.purchases,
-        a.net_revenue
+with touched_identities as (
+    select i.anonymous_id, i.customer_id
+    from int_identities as i
+    inner join int_touched_customers as t on t.customer_id = i.customer_id
+),
+
+stitched as (
+    -- Days of events that carry a touched customer, then anonymous days of the anonymous ids
+    -- touched customers own: two joins against the few touched keys, instead of stitching
+    -- every day of the year and keeping the touched ones.
+    select a.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue
     from int_daily_activity as a
-    left join int_identities as i on a.anonymous_id = i.anonymous_id
+    inner join int_touched_customers as t on t.customer_id = a.customer_id
+    union all
+    select i.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue
+    from int_daily_activity as a
+    inner join touched_identities as i on i.anonymous_id = a.anonymous_id
+    where a.customer_id is null
 )
 
 select
@@ -28,5 +37,4 @@ select
     sum(purchases) as purchases,
     sum(net_revenue) as net_revenue
 from stitched
-where customer_id in (select t.customer_id from int_touched_customers as t)
 group by customer_id, event_date

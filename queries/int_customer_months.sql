@@ -1,6 +1,9 @@
 -- int_customer_months: one row per customer with a purchase per calendar month, from its cohort
 -- month on, in which it had any event. month_number: months since the cohort month (0 = the
 -- month of the first purchase); active / purchased: any activity / any purchase that month.
+-- Merged by customer, like int_customer_days: a run computes the touched customers' months.
+-- unique_key: customer_id
+-- replaces: int_touched_customers
 select
     f.customer_id,
     f.cohort_month,
@@ -12,6 +15,7 @@ select
     bool_or(d.active) as active,
     sum(d.purchases) > 0 as purchased
 from int_first_purchases as f
+inner join int_touched_customers as t on t.customer_id = f.customer_id
 inner join int_customer_days as d on d.customer_id = f.customer_id
 where d.activity_date >= f.cohort_month
 group by 1, 2, 3

@@ -257,8 +257,9 @@ async fn run_model(
 }
 
 /// For a `unique_key:` model on an incremental run: its rows (the keys that changed), and the
-/// rows of the previous run's table whose key is not among them. The new rows are written to
-/// the working folder first, so the model's query runs once. Unchanged when there is no previous
+/// rows of the previous run's table whose key is not among them: not in the `replaces:` model,
+/// or else not among the new rows' keys (then the new rows are written to the working folder
+/// first, so the model's query runs once). Unchanged when there is no previous
 /// table (a full refresh): then the model's rows are all there is.
 async fn merged_into_previous(
     ctx: &SessionContext,
@@ -270,14 +271,20 @@ async fn merged_into_previous(
     if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
         return Ok(df);
     }
-    let dir = places.work.path(&format!("{}__changed", model.name));
-    let path = dir.clone().join(places.file_name);
-    outputs::write_frame(places.work, &path, df, Readers::WholeFile).await?;
-    let changed = ctx
-        .read_parquet(places.work.url_of(&path), ParquetReadOptions::default())
-        .await?;
     let key: Vec<&str> = model.unique_key.iter().map(String::as_str).collect();
-    let keys = changed.clone().select_columns(&key)?.distinct()?;
+    let (changed, keys) = match &model.replaces {
+        Some(keys) => (df, ctx.table(keys.as_str()).await?.select_columns(&key)?),
+        None => {
+            let dir = places.work.path(&format!("{}__changed", model.name));
+            let path = dir.clone().join(places.file_name);
+            outputs::write_frame(places.work, &path, df, Readers::WholeFile).await?;
+            let changed = ctx
+                .read_parquet(places.work.url_of(&path), ParquetReadOptions::default())
+                .await?;
+            let keys = changed.clone().select_columns(&key)?.distinct()?;
+            (changed, keys)
+        }
+    };
     let kept = ctx
         .table(previous)
         .await?

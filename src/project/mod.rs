@@ -70,6 +70,14 @@ impl Project {
                     ));
                 }
             }
+            if let Some(keys) = &model.replaces
+                && (model.unique_key.is_empty() || !model.depends_on.contains(keys))
+            {
+                problems.push(format!(
+                    "{}:1: `replaces: {keys}` names the keys a `unique_key:` model recomputes, so the model needs a `unique_key:` and must read `{keys}`",
+                    model.path.display()
+                ));
+            }
             if !model.unique_key.is_empty() && model.materialized != Materialized::Table {
                 problems.push(format!(
                     "{}:1: `unique_key:` merges a model's rows into the table the previous run published, so the model must be `materialized: table`",

@@ -44,6 +44,10 @@ pub struct Model {
     /// previous run's table that share a key, and the others are kept: its SQL computes only
     /// the keys that changed (dbt's delete+insert).
     pub unique_key: Vec<String>,
+    /// `replaces:` the model whose rows name the keys a run recomputes (it has the key
+    /// columns): every stored row of those keys is replaced, even by none. Without it, the keys
+    /// of the model's new rows are.
+    pub replaces: Option<String>,
     /// Data tests declared in the header.
     pub tests: Vec<DataTest>,
 }
@@ -88,6 +92,7 @@ impl Model {
             description: header.description,
             materialized: header.materialized,
             unique_key: header.unique_key,
+            replaces: header.replaces,
             depends_on,
             previous,
             tests,
@@ -175,6 +180,7 @@ struct Header {
     description: String,
     materialized: Materialized,
     unique_key: Vec<String>,
+    replaces: Option<String>,
     /// (line, severity, spec) of each `test:` line.
     tests: Vec<(usize, Severity, String)>,
 }
@@ -184,6 +190,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     let mut description = Vec::new();
     let mut materialized = Materialized::Table;
     let mut unique_key = Vec::new();
+    let mut replaces = None;
     let mut tests = Vec::new();
     for (index, line) in sql.lines().enumerate() {
         let Some(text) = line.trim().strip_prefix("--") else {
@@ -220,6 +227,15 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
                     ),
                 ));
             }
+        } else if let Some(value) = text.strip_prefix("replaces:") {
+            let value = value.trim().to_lowercase();
+            if !is_identifier(&value) {
+                return Err((
+                    index + 1,
+                    format!("`replaces:` takes one model's name, not '{value}'"),
+                ));
+            }
+            replaces = Some(value);
         } else if let Some(value) = text.strip_prefix("materialized:") {
             materialized = match value.trim() {
                 "table" => Materialized::Table,
@@ -243,6 +259,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
         description: description.join("\n").trim().to_string(),
         materialized,
         unique_key,
+        replaces,
         tests,
     })
 }
@@ -279,6 +296,30 @@ mod tests {
             header.tests,
             vec![(3, Severity::Warn, "row_count > 0".to_string())]
         );
+    }
+
+    #[test]
+    fn header_gives_the_merge_key_and_what_it_replaces() {
+        let header = parse_header(
+            "-- days\n-- unique_key: customer_id, Activity_Date\n-- replaces: int_touched\nselect 1",
+        )
+        .expect("valid header");
+        assert_eq!(header.unique_key, ["customer_id", "activity_date"]);
+        assert_eq!(header.replaces.as_deref(), Some("int_touched"));
+        let err = parse_header("-- x\n-- unique_key: a b\nselect 1")
+            .err()
+            .expect("a space is not a separator");
+        assert_eq!(err.0, 2);
+    }
+
+    #[test]
+    fn previous_tables_are_read_apart_from_this_runs() {
+        let (current, previous) = table_references(
+            "select * from int_customer_days as d join previous.int_customer_days as p using (customer_id) join previous.int_identities as i using (anonymous_id)",
+        )
+        .expect("valid SQL");
+        assert_eq!(current, ["int_customer_days"]);
+        assert_eq!(previous, ["int_customer_days", "int_identities"]);
     }
 
     #[test]

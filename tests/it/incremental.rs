@@ -170,13 +170,15 @@ fn identities_duplicates_and_late_events_across_nights_match_a_full_refresh() {
 }
 
 /// A late event moves an anonymous id from one customer to another: the customer it leaves
-/// loses a day, the one it joins gains one. The merged customer-days and the delta-maintained
-/// stickiness and lifecycle counters must follow, as a full refresh computes them.
+/// loses a day and its only purchase, the one it joins gains them. The merged customer-days and
+/// months and the delta-maintained stickiness and lifecycle counters must follow, as a full
+/// refresh computes them.
 #[test]
 fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental_night() {
     let p = TestProject::new().events(&[
         ev("x1", "2026-03-01 12:00", "anon-3", "login").customer("c3"),
-        ev("x2", "2026-03-02 10:00", "anon-3", "page_view"),
+        // An anonymous purchase: c3's first purchase until anon-3 moves, then c4's.
+        ev("x2", "2026-03-02 10:00", "anon-3", "purchase").revenue(10.0),
         // Identified earlier than x1, delivered on night three: anon-3 is c4's from then on.
         ev("x3", "2026-03-01 08:00", "anon-3", "login")
             .customer("c4")
@@ -191,11 +193,19 @@ fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental
         rows.sort();
         rows
     };
-    // On night two anon-3's browsing on 03-02 is c3's.
+    let months = |day: &str| {
+        p.table(
+            day,
+            "int_customer_months",
+            &["customer_id", "cohort_month", "month_number"],
+        )
+    };
+    // On night two anon-3's purchase on 03-02 is c3's.
     assert_eq!(
         customer_days("2026-03-02"),
         ["c3 | 2026-03-01", "c3 | 2026-03-02"]
     );
+    assert_eq!(months("2026-03-02"), ["c3 | 2026-03-01 | 0"]);
     p.run_ok("2026-03-03");
     assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
     // c3 keeps only the day of its own login; c4 gets its login day and anon-3's browsing.
@@ -208,6 +218,8 @@ fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental
             "c5 | 2026-03-03"
         ]
     );
+    // The purchase went with anon-3: c3 has no purchase left, so no cohort and no months.
+    assert_eq!(months("2026-03-03"), ["c4 | 2026-03-01 | 0"]);
     // dau: {c3, c4}, {c4}, {c5}; on 03-03 the 7 and 28 days hold c3, c4 and c5.
     assert_eq!(
         p.table(
@@ -370,6 +382,62 @@ fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
     assert!(
         stderr.contains("my_rollup.sql:1") && stderr.contains("reads only touchpoints"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
+    let p = TestProject::new().events(&three_nights()).shipped_queries_plus(&[
+        // An intermediate is not published, so there is no previous table of it.
+        (
+            "my_change",
+            "select count(*) as n from previous.int_touched_customers\n",
+        ),
+        (
+            "my_merge",
+            "-- unique_key: customer_id\n-- replaces: int_identities\n-- materialized: intermediate\nselect customer_id from int_customer_days\n",
+        ),
+    ]);
+    let out = p.run_binary("2026-03-01", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_change.sql:1:")
+            && stderr.contains("no table model `int_touched_customers`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("my_merge.sql:1: `replaces: int_identities`")
+            && stderr.contains("must be `materialized: table`"),
+        "{stderr}"
+    );
+}
+
+/// An analyst's table that compares itself with the previous night: on a full refresh the
+/// previous table is empty, on an incremental night it holds the night before's rows.
+#[test]
+fn previous_tables_hold_the_night_before_and_are_empty_on_a_full_refresh() {
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[(
+            "customers_gained",
+            "select (select count(*) from int_identities) - (select count(*) from previous.int_identities) as gained\n",
+        )]);
+    p.run_ok("2026-03-01");
+    p.run_ok("2026-03-02");
+    p.run_ok("2026-03-03");
+    // anon-2 is identified on night one (c2), anon-1 on night three (c1).
+    assert_eq!(
+        p.table("2026-03-01", "customers_gained", &["gained"]),
+        ["1"]
+    );
+    assert_eq!(
+        p.table("2026-03-02", "customers_gained", &["gained"]),
+        ["0"]
+    );
+    assert_eq!(
+        p.table("2026-03-03", "customers_gained", &["gained"]),
+        ["1"]
     );
 }
 
