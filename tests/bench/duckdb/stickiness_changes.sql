@@ -1,3 +1,4 @@
 -- duckdb: skip
--- Not run by DuckDB: queries/stickiness_changes.sql serves cxpipe's incremental nights; DuckDB's forms of the
--- tables that read it (int_customer_days, stickiness_daily, lifecycle_weekly) compute directly.
+-- Not run by DuckDB: queries/stickiness_changes.sql serves cxpipe's incremental nights. DuckDB's forms of
+-- the tables that read it (int_customer_days, int_customer_months, stickiness_daily,
+-- lifecycle_weekly) compute them directly.
