@@ -6,9 +6,15 @@
 -- materialized: intermediate
 -- test: unique(customer_id)
 with arrived as (
-    select distinct anonymous_id, customer_id
+    -- Customers that events read tonight carry, and anonymous ids without one: two narrow
+    -- distincts (on a full refresh every row is tonight's).
+    select distinct customer_id as customer_id, cast(null as varchar) as anonymous_id
     from int_daily_activity
-    where added_on = run_date()
+    where added_on = run_date() and customer_id is not null
+    union all
+    select distinct cast(null as varchar) as customer_id, anonymous_id
+    from int_daily_activity
+    where added_on = run_date() and customer_id is null
 ),
 
 now_owners as (

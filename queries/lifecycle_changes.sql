@@ -9,7 +9,7 @@ with weeks as (
     select distinct
         customer_id,
         sign,
-        cast(date_trunc('week', activity_date) as date) as week_start
+        week_start(activity_date) as week_start
     from int_touched_days
 ),
 
@@ -28,20 +28,20 @@ contributions as (
     -- the customer is not active the week after, as dormant in the week after.
     select
         case
-            when k.following then cast(s.week_start + interval '7 days' as date)
+            when k.following then days_after(s.week_start, 7)
             else s.week_start
         end as week_start,
         case when not k.following and s.previous_week is null then s.sign else 0 end as new,
         case
-            when not k.following and s.previous_week = s.week_start - interval '7 days' then s.sign
+            when not k.following and s.previous_week = days_after(s.week_start, -7) then s.sign
             else 0
         end as returning,
         case
-            when not k.following and s.previous_week < s.week_start - interval '7 days' then s.sign
+            when not k.following and s.previous_week < days_after(s.week_start, -7) then s.sign
             else 0
         end as resurrecting,
         case
-            when k.following and (s.next_week is null or s.next_week > s.week_start + interval '7 days')
+            when k.following and (s.next_week is null or s.next_week > days_after(s.week_start, 7))
                 then s.sign
             else 0
         end as dormant

@@ -24,14 +24,14 @@ coverage as (
         activity_date,
         case
             when previous_date is null then activity_date
-            else greatest(activity_date, previous_date + interval '7 days')
+            else greatest(activity_date, days_after(previous_date, 7))
         end as start_7,
-        activity_date + interval '7 days' as stop_7,
+        days_after(activity_date, 7) as stop_7,
         case
             when previous_date is null then activity_date
-            else greatest(activity_date, previous_date + interval '28 days')
+            else greatest(activity_date, days_after(previous_date, 28))
         end as start_28,
-        activity_date + interval '28 days' as stop_28
+        days_after(activity_date, 28) as stop_28
     from active_days
 ),
 
@@ -54,7 +54,7 @@ changes as (
 )
 
 select
-    cast(day as date) as day,
+    day,
     cast(sum(dau) as bigint) as dau,
     cast(sum(wau) as bigint) as wau_change,
     cast(sum(mau) as bigint) as mau_change

@@ -5,17 +5,90 @@
 //! - `has_text(s)`: whether `s` holds anything but spaces, which is what
 //!   `nullif(trim(s), '') is not null` says, without building the trimmed string. The validity
 //!   check runs it on every row read, before any cleaning, so it pays to be cheap.
+//! - `days_after(d, n)`: the date `n` days after `d` (`d + interval 'n days'`), and
+//!   `week_start(d)`: the Monday of `d`'s ISO week (`date_trunc('week', d)` as a date). Day
+//!   counts added to a date, where the interval forms go through a calendar per row: the
+//!   stickiness and lifecycle counters run them on every active day.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, AsArray, BooleanArray, Date32Array};
+use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 
 /// The functions, ready to register with a session or a function registry.
 pub fn all() -> Vec<ScalarUDF> {
-    vec![create_udf(
+    vec![
+        has_text_udf(),
+        create_udf(
+            "days_after",
+            vec![DataType::Date32, DataType::Int64],
+            DataType::Date32,
+            Volatility::Immutable,
+            Arc::new(|args: &[ColumnarValue]| {
+                on_arrays(args, |arrays| match arrays {
+                    [dates, days] => days_after(dates, days),
+                    _ => exec_err!("days_after takes a date and a number of days"),
+                })
+            }),
+        ),
+        create_udf(
+            "week_start",
+            vec![DataType::Date32],
+            DataType::Date32,
+            Volatility::Immutable,
+            Arc::new(|args: &[ColumnarValue]| {
+                on_arrays(args, |arrays| match arrays {
+                    [dates] => week_start(dates),
+                    _ => exec_err!("week_start takes a date"),
+                })
+            }),
+        ),
+    ]
+}
+
+/// Runs `f` on the arguments as arrays of one length; all-scalar arguments give a scalar.
+fn on_arrays(
+    args: &[ColumnarValue],
+    f: impl Fn(&[Arc<dyn Array>]) -> Result<Arc<dyn Array>>,
+) -> Result<ColumnarValue> {
+    let scalars = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let result = f(&ColumnarValue::values_to_arrays(args)?)?;
+    if scalars {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &result, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+fn days_after(dates: &Arc<dyn Array>, days: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let (Some(dates), Some(days)) = (
+        dates.as_primitive_opt::<Date32Type>(),
+        days.as_primitive_opt::<Int64Type>(),
+    ) else {
+        return exec_err!("days_after expects a date and a whole number of days");
+    };
+    let shifted: Date32Array = arrow::compute::binary(dates, days, |d, n| {
+        // Out of i32's range is out of every calendar's: saturate rather than wrap.
+        i32::try_from(i64::from(d) + n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
+    })?;
+    Ok(Arc::new(shifted))
+}
+
+fn week_start(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let Some(dates) = dates.as_primitive_opt::<Date32Type>() else {
+        return exec_err!("week_start expects a date");
+    };
+    // Day 0, 1970-01-01, was a Thursday: three days after a Monday.
+    let mondays: Date32Array = dates.unary(|d| d - (d + 3).rem_euclid(7));
+    Ok(Arc::new(mondays))
+}
+
+fn has_text_udf() -> ScalarUDF {
+    create_udf(
         "has_text",
         // Other string types are cast to Utf8 by the planner.
         vec![DataType::Utf8],
@@ -31,7 +104,7 @@ pub fn all() -> Vec<ScalarUDF> {
             }
             _ => exec_err!("has_text takes one argument"),
         }),
-    )]
+    )
 }
 
 /// Null and blank alike are false, so a validity check needs no coalesce.
@@ -49,6 +122,40 @@ fn has_text(array: &dyn Array) -> Result<BooleanArray> {
 mod tests {
     use super::*;
     use arrow::array::StringArray;
+
+    fn dates(days: &[Option<i32>]) -> Arc<dyn Array> {
+        Arc::new(Date32Array::from(days.to_vec()))
+    }
+
+    fn days_of(array: &Arc<dyn Array>) -> Vec<Option<i32>> {
+        array.as_primitive::<Date32Type>().iter().collect()
+    }
+
+    #[test]
+    fn days_after_adds_days_and_keeps_nulls() {
+        // 2024-02-28 is day 19781: one day on is the leap day, two is March 1st.
+        let shifted = days_after(
+            &dates(&[Some(19_781), Some(19_781), None, Some(0)]),
+            &(Arc::new(arrow::array::Int64Array::from(vec![1, 2, 7, -1])) as Arc<dyn Array>),
+        )
+        .expect("dates and days");
+        assert_eq!(
+            days_of(&shifted),
+            [Some(19_782), Some(19_783), None, Some(-1)]
+        );
+    }
+
+    #[test]
+    fn week_start_is_the_monday_of_the_iso_week() {
+        // 1970-01-01 (0) was a Thursday, its Monday 1969-12-29 (-3); 2026-03-01 (20513) was a
+        // Sunday, its Monday 2026-02-23 (20507); a Monday is its own week's start.
+        let mondays =
+            week_start(&dates(&[Some(0), Some(20_513), Some(20_507), None])).expect("dates");
+        assert_eq!(
+            days_of(&mondays),
+            [Some(-3), Some(20_507), Some(20_507), None]
+        );
+    }
 
     #[test]
     fn has_text_is_false_for_null_empty_and_spaces_only() {
