@@ -6,23 +6,27 @@
 --   nps .. resolution_rate: experience_quality_monthly for channel 'all' (with their answers);
 --   month1_cohort_customers, month1_purchase_retention: of the customers whose first purchase
 --   was in the month before, how many there are and the share who bought again in this month.
-with revenue as (
+with daily_revenue as (
+    -- Days first: the month is then taken 365 times a year, not once per row.
+    select event_date, sum(purchases) as purchases, sum(net_revenue) as net_revenue
+    from int_daily_activity
+    group by event_date
+),
+
+revenue as (
     -- Every month with any event, and its revenue.
     select
         cast(date_trunc('month', event_date) as date) as month,
         sum(purchases) as purchases,
         sum(net_revenue) as net_revenue
-    from int_daily_activity
+    from daily_revenue
     group by 1
 ),
 
 active as (
-    select
-        cast(date_trunc('month', activity_date) as date) as month,
-        count(distinct customer_id) as active_customers
-    from int_customer_days
-    where active
-    group by 1
+    select month, sum(active_customers) as active_customers
+    from monthly_active_changes
+    group by month
 ),
 
 quality as (

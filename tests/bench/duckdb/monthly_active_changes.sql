@@ -1,0 +1,3 @@
+-- duckdb: skip
+-- Not run by DuckDB: queries/monthly_active_changes.sql serves cxpipe's incremental nights. DuckDB's form of
+-- rpt_kpis_monthly counts active customers directly.

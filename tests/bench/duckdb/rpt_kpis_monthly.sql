@@ -1,0 +1,67 @@
+-- DuckDB's form of queries/rpt_kpis_monthly.sql, for the benchmark only: computed directly over every
+-- customer as a from-scratch engine would. cxpipe counts active customers per month as
+-- nightly changes (monthly_active_changes) so that a night recomputes only touched customers.
+-- rpt_kpis_monthly: one row per calendar month with any valid event: the numbers of the report's
+-- headline tiles, compared month over month.
+--   active_customers: customers active on any day of the month;
+--   purchases, net_revenue: purchases, and amount paid on purchases minus amount refunded on
+--   returns, over all events (prospects included);
+--   nps .. resolution_rate: experience_quality_monthly for channel 'all' (with their answers);
+--   month1_cohort_customers, month1_purchase_retention: of the customers whose first purchase
+--   was in the month before, how many there are and the share who bought again in this month.
+with revenue as (
+    -- Every month with any event, and its revenue.
+    select
+        cast(date_trunc('month', event_date) as date) as month,
+        sum(purchases) as purchases,
+        sum(net_revenue) as net_revenue
+    from int_daily_activity
+    group by 1
+),
+
+active as (
+    select
+        cast(date_trunc('month', activity_date) as date) as month,
+        count(distinct customer_id) as active_customers
+    from int_customer_days
+    where active
+    group by 1
+),
+
+quality as (
+    select *
+    from experience_quality_monthly
+    where channel = 'all'
+),
+
+month_one as (
+    select
+        cast(cohort_month + interval '1 month' as date) as month,
+        cohort_customers,
+        purchasing_rate
+    from retention_monthly
+    where month_number = 1
+)
+
+select
+    r.month,
+    coalesce(a.active_customers, 0) as active_customers,
+    r.purchases,
+    r.net_revenue,
+    coalesce(q.nps_responses, 0) as nps_responses,
+    q.nps,
+    coalesce(q.csat_responses, 0) as csat_responses,
+    q.csat,
+    coalesce(q.ces_responses, 0) as ces_responses,
+    q.ces_avg,
+    coalesce(q.searches, 0) as searches,
+    q.failed_search_rate,
+    coalesce(q.support_contacts, 0) as support_contacts,
+    q.resolution_rate,
+    coalesce(o.cohort_customers, 0) as month1_cohort_customers,
+    o.purchasing_rate as month1_purchase_retention
+from revenue as r
+left join active as a on a.month = r.month
+left join quality as q on q.month = r.month
+left join month_one as o on o.month = r.month
+order by r.month
