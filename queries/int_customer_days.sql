@@ -9,13 +9,7 @@
 -- unique_key: customer_id
 -- replaces: int_touched_customers
 -- test: unique(customer_id, activity_date)
-with touched_identities as (
-    select i.anonymous_id, i.customer_id
-    from int_identities as i
-    inner join int_touched_customers as t on t.customer_id = i.customer_id
-),
-
-stitched as (
+with stitched as (
     -- Days of events that carry a touched customer, then anonymous days of the anonymous ids
     -- touched customers own: two joins against the few touched keys, instead of stitching
     -- every day of the year and keeping the touched ones.
@@ -25,7 +19,7 @@ stitched as (
     union all
     select i.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue
     from int_daily_activity as a
-    inner join touched_identities as i on i.anonymous_id = a.anonymous_id
+    inner join int_touched_identities as i on i.anonymous_id = a.anonymous_id
     where a.customer_id is null
 )
 

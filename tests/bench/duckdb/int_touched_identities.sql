@@ -1,0 +1,3 @@
+-- duckdb: skip
+-- Not run by DuckDB: queries/int_touched_identities.sql serves cxpipe's incremental nights.
+-- DuckDB's forms of the tables that read it stitch every customer directly.
