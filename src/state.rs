@@ -12,6 +12,11 @@
 //!
 //! A run whose files hold events stamped after its day does not write state: those rows turn
 //! valid on a later day, so the next run reads those files again as new.
+//!
+//! The tables the state's run published are part of it too: models read them as
+//! `previous.<name>` (empty on a full refresh), `unique_key:` models merge into them, and
+//! incremental models that read them add what changed since (deltas). An incremental run
+//! needs `runs/<state's day>/` to still be that run's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -58,6 +58,13 @@ impl Project {
         }
         let deltas = reading_previous(&models);
         for model in &models {
+            if model.previous.contains(&model.name) {
+                let (line, column) = model.locate(&format!("previous.{}", model.name));
+                problems.push(format!(
+                    "{}:{line}:{column}: a model cannot read its own previous table (on a full refresh it has no columns yet); declare `-- unique_key:` and cxpipe merges the rows into it",
+                    model.path.display()
+                ));
+            }
             for name in &model.previous {
                 let published = models
                     .iter()

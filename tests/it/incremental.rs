@@ -394,6 +394,10 @@ fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
             "select count(*) as n from previous.int_touched_customers\n",
         ),
         (
+            "my_itself",
+            "select count(*) as n from previous.my_itself\n",
+        ),
+        (
             "my_merge",
             "-- unique_key: customer_id\n-- replaces: int_identities\n-- materialized: intermediate\nselect customer_id from int_customer_days\n",
         ),
@@ -404,6 +408,11 @@ fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
     assert!(
         stderr.contains("my_change.sql:1:")
             && stderr.contains("no table model `int_touched_customers`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("my_itself.sql:1:")
+            && stderr.contains("cannot read its own previous table"),
         "{stderr}"
     );
     assert!(
