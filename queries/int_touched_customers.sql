@@ -1,18 +1,20 @@
 -- int_touched_customers: one row per customer whose days may differ from the previous run's
 -- int_customer_days: customers with events read in this run, and the customers an anonymous id
 -- moved to or from (int_identities against the previous run's). On a full refresh, where the
--- previous tables are empty, every customer. The delta models (stickiness_changes,
--- lifecycle_changes) recompute only these customers.
+-- previous tables are empty, every customer. The merged and delta models recompute only these
+-- customers.
 -- materialized: intermediate
 -- test: unique(customer_id)
-with arrived as (
-    -- Customers that events read tonight carry, and anonymous ids without one: two narrow
-    -- distincts (on a full refresh every row is tonight's).
-    select distinct customer_id as customer_id, cast(null as varchar) as anonymous_id
+with carried as (
+    -- Customers that events read tonight carry (on a full refresh every row is tonight's).
+    select distinct customer_id
     from int_daily_activity
     where added_on = run_date() and customer_id is not null
-    union all
-    select distinct cast(null as varchar) as customer_id, anonymous_id
+),
+
+anonymous as (
+    -- Anonymous ids of tonight's events without a customer: they count for the id's owner.
+    select distinct anonymous_id
     from int_daily_activity
     where added_on = run_date() and customer_id is null
 ),
@@ -26,9 +28,11 @@ before_owners as (
 ),
 
 touched as (
-    select coalesce(a.customer_id, i.customer_id) as customer_id
-    from arrived as a
-    left join int_identities as i on i.anonymous_id = a.anonymous_id
+    select customer_id from carried
+    union all
+    select i.customer_id
+    from anonymous as a
+    inner join int_identities as i on i.anonymous_id = a.anonymous_id
     union all
     -- Owners an anonymous id moved to, then owners it moved from. Two left joins with their
     -- own column names, not one full join: DataFusion 55 rewrote that full join's
