@@ -197,7 +197,7 @@ fn list(args: &SettingsArgs) -> Result<()> {
             "{:<28} {:<6} <- {}",
             model.name,
             materialized,
-            model.depends_on.join(", ")
+            model.reads().join(", ")
         );
     }
     Ok(())

@@ -99,6 +99,19 @@ impl Model {
         })
     }
 
+    /// What the model reads, as its SQL names it: tables of this run, then `previous.<name>`.
+    pub fn reads(&self) -> Vec<String> {
+        let (current, previous) = table_references(&self.sql).unwrap_or_default();
+        current
+            .into_iter()
+            .chain(
+                previous
+                    .iter()
+                    .map(|p| format!("{}.{p}", crate::state::PREVIOUS_SCHEMA)),
+            )
+            .collect()
+    }
+
     /// 1-based line and column of the first use of `table` in the SQL outside comments.
     pub fn locate(&self, table: &str) -> (usize, usize) {
         locate_word(&self.sql, table)
