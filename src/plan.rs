@@ -61,7 +61,15 @@ pub async fn check_for(
             ));
             continue;
         }
-        match plan_model(&ctx, model, distributed).await {
+        let planned_model = plan_model(&ctx, model, distributed).await;
+        if let Ok(schema) = &planned_model
+            && let Some(problem) = merge_problem(model, schema, &planned)
+        {
+            failed.push(&model.name);
+            problems.push(problem);
+            continue;
+        }
+        match planned_model {
             Ok(schema) if read_as_previous.contains(model.name.as_str()) => {
                 crate::state::register_empty_previous(&ctx, &model.name).await?;
                 planned.push(Planned {
@@ -97,6 +105,42 @@ pub async fn check_for(
     } else {
         Err(Error::Project(problems))
     }
+}
+
+/// Why a `unique_key:` model cannot be merged, if it cannot: a key column missing from its rows,
+/// or from the rows of the model its `replaces:` names.
+fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Option<String> {
+    let missing = |schema: &SchemaRef| {
+        model
+            .unique_key
+            .iter()
+            .find(|k| schema.field_with_name(k).is_err())
+            .cloned()
+    };
+    let columns = |schema: &SchemaRef| {
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(key) = missing(schema) {
+        return Some(format!(
+            "{}:1: unique_key column `{key}` is not among the model's columns ({})",
+            model.path.display(),
+            columns(schema)
+        ));
+    }
+    let replaces = model.replaces.as_ref()?;
+    let keys = planned.iter().find(|p| p.name == *replaces)?;
+    missing(&keys.schema).map(|key| {
+        format!(
+            "{}:1: `replaces: {replaces}` must list the unique_key columns, but `{replaces}` has no `{key}` ({})",
+            model.path.display(),
+            columns(&keys.schema)
+        )
+    })
 }
 
 /// The session `check` plans in: a local one, or one configured like a Ballista client's.

@@ -386,6 +386,29 @@ fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
 }
 
 #[test]
+fn a_merge_key_that_is_not_a_column_fails_the_first_night_and_check() {
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[(
+            "my_days",
+            "-- unique_key: customer\n-- replaces: int_touched_customers\nselect d.customer_id, count(*) as days\nfrom int_customer_days as d join int_touched_customers as t on t.customer_id = d.customer_id\ngroup by 1\n",
+        )]);
+    let out = p.run_binary("2026-03-01", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_days.sql")
+            && stderr.contains("unique_key column `customer` is not among the model's columns"),
+        "{stderr}"
+    );
+    let check = cxpipe(&["check", "--queries", &p.queries.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("my_days.sql:1: unique_key column `customer` is not among the model's columns (customer_id, days)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
     let p = TestProject::new().events(&three_nights()).shipped_queries_plus(&[
         // An intermediate is not published, so there is no previous table of it.
