@@ -3,20 +3,25 @@
 -- moved to or from (int_identities against the previous run's). On a full refresh, where the
 -- previous tables are empty, every customer. The merged and delta models recompute only these
 -- customers.
+--   since: the earliest day whose events may have changed for the customer (the earliest day of
+--   tonight's events, or of the anonymous days of an id that moved); its days before are as
+--   they were. Null when no day changed (an id that moved without anonymous events).
 -- materialized: intermediate
 -- test: unique(customer_id)
 with carried as (
     -- Customers that events read tonight carry (on a full refresh every row is tonight's).
-    select distinct customer_id
+    select customer_id, min(event_date) as since
     from int_daily_activity
     where added_on = run_date() and customer_id is not null
+    group by customer_id
 ),
 
 anonymous as (
     -- Anonymous ids of tonight's events without a customer: they count for the id's owner.
-    select distinct anonymous_id
+    select anonymous_id, min(event_date) as since
     from int_daily_activity
     where added_on = run_date() and customer_id is null
+    group by anonymous_id
 ),
 
 now_owners as (
@@ -27,27 +32,43 @@ before_owners as (
     select anonymous_id, customer_id as before_customer from previous.int_identities
 ),
 
-touched as (
-    select customer_id from carried
-    union all
-    select i.customer_id
-    from anonymous as a
-    inner join int_identities as i on i.anonymous_id = a.anonymous_id
-    union all
+moved as (
     -- Owners an anonymous id moved to, then owners it moved from. Two left joins with their
     -- own column names, not one full join: DataFusion 55 rewrote that full join's
     -- `n.customer_id is distinct from p.customer_id` into a comparison of p with itself.
-    select n.now_customer
+    select n.anonymous_id, n.now_customer as customer_id
     from now_owners as n
     left join before_owners as b on b.anonymous_id = n.anonymous_id
     where n.now_customer is distinct from b.before_customer
     union all
-    select b.before_customer
+    select b.anonymous_id, b.before_customer as customer_id
     from before_owners as b
     left join now_owners as n on n.anonymous_id = b.anonymous_id
     where b.before_customer is distinct from n.now_customer
+),
+
+moved_days as (
+    -- The first anonymous day of each id that moved: from there on its owners' days change.
+    select a.anonymous_id, min(a.event_date) as since
+    from int_daily_activity as a
+    where a.customer_id is null
+        and a.anonymous_id in (select m.anonymous_id from moved as m)
+    group by a.anonymous_id
+),
+
+touched as (
+    select customer_id, since from carried
+    union all
+    select i.customer_id, a.since
+    from anonymous as a
+    inner join int_identities as i on i.anonymous_id = a.anonymous_id
+    union all
+    select m.customer_id, d.since
+    from moved as m
+    left join moved_days as d on d.anonymous_id = m.anonymous_id
 )
 
-select distinct customer_id
+select customer_id, min(since) as since
 from touched
 where customer_id is not null
+group by customer_id

@@ -1,13 +1,46 @@
 -- int_touched_days: the active days of the customers int_touched_customers names, as they are
 -- now (sign 1, from int_customer_days) and as the previous run had them (sign -1): what the
--- delta models recompute. On a full refresh: every customer's active days, each once.
+-- delta models recompute. Only from `cutoff` on, the Monday on or before the first day of the
+-- month of the Monday of `since`: a week and a month boundary before any changed day, so whole
+-- weeks and months are compared. seed marks each customer's last active day before the cutoff
+-- (the same before and now): it starts the customer's sequences and counts only as what
+-- follows it. On a full refresh: every customer's active days, each once, and no seeds.
 -- materialized: intermediate
-select d.customer_id, d.activity_date, 1 as sign
-from int_customer_days as d
-inner join int_touched_customers as t on t.customer_id = d.customer_id
-where d.active
+with touched as (
+    select customer_id, week_start(cast(date_trunc('month', week_start(since)) as date)) as cutoff
+    from int_touched_customers
+    where since is not null
+),
+
+now_days as (
+    select d.customer_id, d.activity_date, t.cutoff
+    from int_customer_days as d
+    inner join touched as t on t.customer_id = d.customer_id
+    where d.active
+),
+
+before_days as (
+    select p.customer_id, p.activity_date, t.cutoff
+    from previous.int_customer_days as p
+    inner join touched as t on t.customer_id = p.customer_id
+    where p.active
+),
+
+seeds as (
+    select customer_id, max(activity_date) as activity_date
+    from now_days
+    where activity_date < cutoff
+    group by customer_id
+)
+
+select customer_id, activity_date, 1 as sign, false as seed
+from now_days
+where activity_date >= cutoff
 union all
-select p.customer_id, p.activity_date, -1 as sign
-from previous.int_customer_days as p
-inner join int_touched_customers as t on t.customer_id = p.customer_id
-where p.active
+select customer_id, activity_date, -1 as sign, false as seed
+from before_days
+where activity_date >= cutoff
+union all
+select s.customer_id, s.activity_date, k.sign, true as seed
+from seeds as s
+cross join (values (1), (-1)) as k (sign)

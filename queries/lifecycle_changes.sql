@@ -6,9 +6,11 @@
 -- of every customer's weeks as they are now; readers add up rows that share a week.
 -- materialized: incremental
 with weeks as (
+    -- A seed's week is before the cutoff (a Monday), apart from every other week.
     select distinct
         customer_id,
         sign,
+        seed,
         week_start(activity_date) as week_start
     from int_touched_days
 ),
@@ -16,6 +18,7 @@ with weeks as (
 sequenced as (
     select
         sign,
+        seed,
         week_start,
         lag(week_start) over by_customer as previous_week,
         lead(week_start) over by_customer as next_week
@@ -25,7 +28,8 @@ sequenced as (
 
 contributions as (
     -- A customer's active week counts in that week (new, returning or resurrecting) and, when
-    -- the customer is not active the week after, as dormant in the week after.
+    -- the customer is not active the week after, as dormant in the week after. A seed week
+    -- counts only as dormant: what it counts in its own week is unchanged.
     select
         case
             when k.following then days_after(s.week_start, 7)
@@ -47,6 +51,7 @@ contributions as (
         end as dormant
     from sequenced as s
     cross join (values (false), (true)) as k (following)
+    where k.following or not s.seed
 )
 
 select

@@ -9,6 +9,7 @@ with months as (
         sign,
         cast(date_trunc('month', activity_date) as date) as month
     from int_touched_days
+    where not seed
 )
 
 select month, cast(sum(sign) as bigint) as active_customers

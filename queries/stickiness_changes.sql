@@ -10,6 +10,7 @@
 with active_days as (
     select
         sign,
+        seed,
         activity_date,
         lag(activity_date) over (
             partition by customer_id, sign order by activity_date
@@ -33,6 +34,8 @@ coverage as (
         end as start_28,
         days_after(activity_date, 28) as stop_28
     from active_days
+    -- A seed only gives the day after it its previous day: its own counters are unchanged.
+    where not seed
 ),
 
 changes as (
