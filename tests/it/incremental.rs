@@ -249,6 +249,56 @@ fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental
     );
 }
 
+/// A late event lands in the middle of a long history: the delta models recompute the
+/// customer's days only from a week and month boundary before it, seeded with the active day
+/// before that boundary, and must still equal a full refresh.
+#[test]
+fn a_late_event_in_a_long_history_is_counted_from_a_boundary_before_it() {
+    let p = TestProject::new().events(&[
+        ev("h1", "2026-01-05 10:00", "anon-9", "login").customer("c9"),
+        ev("h2", "2026-01-20 10:00", "anon-9", "login").customer("c9"),
+        ev("h4", "2026-03-02 10:00", "anon-9", "login").customer("c9"),
+        // Occurred on Wednesday 02-11, arrived on 03-03: the boundary is Monday 01-26, with no
+        // active day between it and 02-11, and 01-20 seeds the customer's days from there.
+        ev("h5", "2026-02-11 10:00", "anon-9", "page_view")
+            .customer("c9")
+            .arrives("2026-03-03"),
+        ev("h6", "2026-03-03 10:00", "anon-9", "login").customer("c9"),
+    ]);
+    p.run_ok("2026-03-02");
+    p.run_ok("2026-03-03");
+    assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
+    let days = p.table(
+        "2026-03-03",
+        "stickiness_daily",
+        &["activity_date", "dau", "wau", "mau"],
+    );
+    // 02-11: c9 that day, and the only customer of its 7 and 28 days (01-20 is within 28).
+    assert!(
+        days.contains(&"2026-02-11 | 1 | 1 | 1".to_string()),
+        "{days:?}"
+    );
+    // Weeks of 01-05, 01-19, 02-09 and 03-02: new, then resurrecting three times; each week
+    // after is dormant but has no active customer, so it is not a row.
+    assert_eq!(
+        p.table(
+            "2026-03-03",
+            "lifecycle_weekly",
+            &["week_start", "new", "returning", "resurrecting", "dormant"]
+        ),
+        [
+            "2026-01-05 | 1 | 0 | 0 | 0",
+            "2026-01-19 | 0 | 0 | 1 | 0",
+            "2026-02-09 | 0 | 0 | 1 | 0",
+            "2026-03-02 | 0 | 0 | 1 | 0"
+        ]
+    );
+    assert_eq!(
+        run_tables(&p.output(), "2026-03-03"),
+        from_scratch(&p, "2026-03-03")
+    );
+}
+
 #[test]
 fn events_stamped_after_the_run_date_are_read_again_the_next_night() {
     let mut events = three_nights();
