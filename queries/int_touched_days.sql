@@ -7,9 +7,8 @@
 -- follows it. On a full refresh: every customer's active days, each once, and no seeds.
 -- materialized: intermediate
 with touched as (
-    select customer_id, week_start(cast(date_trunc('month', week_start(since)) as date)) as cutoff
+    select customer_id, week_start(month_start(week_start(since))) as cutoff
     from int_touched_customers
-    where since is not null
 ),
 
 now_days as (

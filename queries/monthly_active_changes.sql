@@ -7,7 +7,7 @@ with months as (
     select distinct
         customer_id,
         sign,
-        cast(date_trunc('month', activity_date) as date) as month
+        month_start(activity_date) as month
     from int_touched_days
     where not seed
 )

@@ -5,15 +5,17 @@
 //! - `has_text(s)`: whether `s` holds anything but spaces, which is what
 //!   `nullif(trim(s), '') is not null` says, without building the trimmed string. The validity
 //!   check runs it on every row read, before any cleaning, so it pays to be cheap.
-//! - `days_after(d, n)`: the date `n` days after `d` (`d + interval 'n days'`), and
-//!   `week_start(d)`: the Monday of `d`'s ISO week (`date_trunc('week', d)` as a date). Day
-//!   counts added to a date, where the interval forms go through a calendar per row: the
-//!   stickiness and lifecycle counters run them on every active day.
+//! - `days_after(d, n)`: the date `n` days after `d` (`d + interval 'n days'`),
+//!   `week_start(d)`: the Monday of `d`'s ISO week (`date_trunc('week', d)` as a date), and
+//!   `month_start(d)`: the first of `d`'s month. On dates as day counts, where the interval and
+//!   `date_trunc` forms go through timestamps per row (and fail before 1677): the stickiness and
+//!   lifecycle counters run them on every active day.
 
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, Date32Array};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use chrono::Datelike;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 
@@ -30,6 +32,18 @@ pub fn all() -> Vec<ScalarUDF> {
                 on_arrays(args, |arrays| match arrays {
                     [dates, days] => days_after(dates, days),
                     _ => exec_err!("days_after takes a date and a number of days"),
+                })
+            }),
+        ),
+        create_udf(
+            "month_start",
+            vec![DataType::Date32],
+            DataType::Date32,
+            Volatility::Immutable,
+            Arc::new(|args: &[ColumnarValue]| {
+                on_arrays(args, |arrays| match arrays {
+                    [dates] => month_start(dates),
+                    _ => exec_err!("month_start takes a date"),
                 })
             }),
         ),
@@ -85,6 +99,20 @@ fn week_start(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
     // Day 0, 1970-01-01, was a Thursday: three days after a Monday.
     let mondays: Date32Array = dates.unary(|d| d - (d + 3).rem_euclid(7));
     Ok(Arc::new(mondays))
+}
+
+fn month_start(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let Some(dates) = dates.as_primitive_opt::<Date32Type>() else {
+        return exec_err!("month_start expects a date");
+    };
+    // Days since 0001-01-01 (chrono's day 1) of 1970-01-01, Date32's day 0.
+    const EPOCH_FROM_CE: i32 = 719_163;
+    let firsts: Date32Array = dates.unary(|d| {
+        chrono::NaiveDate::from_num_days_from_ce_opt(d + EPOCH_FROM_CE)
+            .and_then(|date| date.with_day(1))
+            .map_or(d, |first| first.num_days_from_ce() - EPOCH_FROM_CE)
+    });
+    Ok(Arc::new(firsts))
 }
 
 fn has_text_udf() -> ScalarUDF {
@@ -154,6 +182,18 @@ mod tests {
         assert_eq!(
             days_of(&mondays),
             [Some(-3), Some(20_507), Some(20_507), None]
+        );
+    }
+
+    #[test]
+    fn month_start_is_the_first_of_the_month_in_any_year() {
+        // 2024-02-29 (19782) -> 2024-02-01 (19754); 1970-01-01 (0) is its own; 0001-01-15
+        // (-719148) -> 0001-01-01 (-719162), long before timestamps can go.
+        let firsts =
+            month_start(&dates(&[Some(19_782), Some(0), Some(-719_148), None])).expect("dates");
+        assert_eq!(
+            days_of(&firsts),
+            [Some(19_754), Some(0), Some(-719_162), None]
         );
     }
 
