@@ -356,12 +356,7 @@ fn check_schema(schema: &Schema) -> Result<(), String> {
             None if column.required => problems.push(format!(
                 "required column `{}` is missing (the file has: {})",
                 column.name,
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                column_list(schema)
             )),
             Some(field) if !column.kind.accepts(field.data_type()) => problems.push(format!(
                 "column `{}` has type {}, expected {}",
@@ -654,6 +649,16 @@ pub fn files_table(files: &[FileRow]) -> Result<Arc<MemTable>> {
 /// A day as Arrow's Date32 counts it.
 pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::default()).num_days() as i32
+}
+
+/// A schema's column names, comma-separated: what an error shows the user has.
+pub(crate) fn column_list(schema: &arrow::datatypes::Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -117,14 +117,7 @@ fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Opti
             .find(|k| schema.field_with_name(k).is_err())
             .cloned()
     };
-    let columns = |schema: &SchemaRef| {
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let columns = |schema: &SchemaRef| inputs::column_list(schema);
     if let Some(key) = missing(schema) {
         return Some(format!(
             "{}:1: unique_key column `{key}` is not among the model's columns ({})",
