@@ -13,11 +13,13 @@ with stitched as (
     -- Days of events that carry a touched customer, then anonymous days of the anonymous ids
     -- touched customers own: two joins against the few touched keys, instead of stitching
     -- every day of the year and keeping the touched ones.
-    select a.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue
+    select
+        a.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue_micros
     from int_daily_activity as a
     inner join int_touched_customers as t on t.customer_id = a.customer_id
     union all
-    select i.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue
+    select
+        i.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue_micros
     from int_daily_activity as a
     inner join int_touched_identities as i on i.anonymous_id = a.anonymous_id
     where a.customer_id is null
@@ -29,6 +31,6 @@ select
     sum(active_events) > 0 as active,
     sum(events) as events,
     sum(purchases) as purchases,
-    sum(net_revenue) as net_revenue
+    cast(sum(net_revenue_micros) as double) / 1000000 as net_revenue
 from stitched
 group by customer_id, event_date

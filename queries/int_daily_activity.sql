@@ -4,7 +4,10 @@
 -- Incremental: each night adds rows for the events that arrived; a key can have several rows,
 -- so readers add them up. Identity is applied by readers (int_customer_days), so a visitor who
 -- signs up later has their earlier days counted for the customer.
---   added_on: the day of the run that read the events (int_touched_customers finds tonight's).
+--   added_on: the day of the run that read the events (int_touched_customers finds tonight's);
+--   net_revenue_micros: net revenue in millionths, a whole number: sums of it come out the same
+--   in any order, so a rerun (or an incremental night) gives the same revenue to the last digit,
+--   where sums of floating-point amounts differ in the last bits with the order of the cores.
 -- materialized: incremental
 select
     anonymous_id,
@@ -16,9 +19,9 @@ select
     count(*) filter (where touchpoint = 'purchase') as purchases,
     coalesce(sum(
         case
-            when touchpoint = 'purchase' then abs(revenue)
-            when touchpoint = 'return' then -abs(revenue)
+            when touchpoint = 'purchase' then cast(round(abs(revenue) * 1000000) as bigint)
+            when touchpoint = 'return' then -cast(round(abs(revenue) * 1000000) as bigint)
         end
-    ), 0.0) as net_revenue
+    ), 0) as net_revenue_micros
 from touchpoints
 group by anonymous_id, customer_id, event_date

@@ -8,7 +8,7 @@
 --   was in the month before, how many there are and the share who bought again in this month.
 with daily_revenue as (
     -- Days first: the month is then taken 365 times a year, not once per row.
-    select event_date, sum(purchases) as purchases, sum(net_revenue) as net_revenue
+    select event_date, sum(purchases) as purchases, sum(net_revenue_micros) as net_revenue_micros
     from int_daily_activity
     group by event_date
 ),
@@ -18,7 +18,7 @@ revenue as (
     select
         cast(date_trunc('month', event_date) as date) as month,
         sum(purchases) as purchases,
-        sum(net_revenue) as net_revenue
+        cast(sum(net_revenue_micros) as double) / 1000000 as net_revenue
     from daily_revenue
     group by 1
 ),

@@ -15,7 +15,7 @@ with stitched as (
         a.events,
         a.active_events,
         a.purchases,
-        a.net_revenue
+        a.net_revenue_micros
     from int_daily_activity as a
     left join int_identities as i on a.anonymous_id = i.anonymous_id
 )
@@ -26,7 +26,7 @@ select
     sum(active_events) > 0 as active,
     sum(events) as events,
     sum(purchases) as purchases,
-    sum(net_revenue) as net_revenue
+    cast(sum(net_revenue_micros) as double) / 1000000 as net_revenue
 from stitched
 where customer_id is not null
 group by customer_id, event_date

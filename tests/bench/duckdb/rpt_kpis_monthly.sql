@@ -14,7 +14,7 @@ with revenue as (
     select
         cast(date_trunc('month', event_date) as date) as month,
         sum(purchases) as purchases,
-        sum(net_revenue) as net_revenue
+        cast(sum(net_revenue_micros) as double) / 1000000 as net_revenue
     from int_daily_activity
     group by 1
 ),
