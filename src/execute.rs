@@ -268,15 +268,8 @@ async fn merged_into_previous(
     places: &Places<'_>,
 ) -> Result<DataFrame> {
     // Checked on every run, so a wrong key fails the night it is written, not the next one.
-    if let Some(key) = model
-        .unique_key
-        .iter()
-        .find(|k| df.schema().field_with_unqualified_name(k).is_err())
-    {
-        return Err(datafusion::error::DataFusionError::Plan(format!(
-            "unique_key column `{key}` is not among the model's columns"
-        ))
-        .into());
+    if let Some(problem) = model.unique_key_problem(df.schema().as_arrow()) {
+        return Err(datafusion::error::DataFusionError::Plan(problem).into());
     }
     let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
     if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {

@@ -70,17 +70,15 @@ pub async fn check_for(
             continue;
         }
         match planned_model {
-            Ok(schema) if read_as_previous.contains(model.name.as_str()) => {
-                crate::state::register_empty_previous(&ctx, &model.name).await?;
+            Ok(schema) => {
+                if read_as_previous.contains(model.name.as_str()) {
+                    crate::state::register_empty_previous(&ctx, &model.name).await?;
+                }
                 planned.push(Planned {
                     name: model.name.clone(),
                     schema,
                 });
             }
-            Ok(schema) => planned.push(Planned {
-                name: model.name.clone(),
-                schema,
-            }),
             Err(e) => {
                 failed.push(&model.name);
                 problems.push(explain(model, &e));
@@ -110,30 +108,20 @@ pub async fn check_for(
 /// Why a `unique_key:` model cannot be merged, if it cannot: a key column missing from its rows,
 /// or from the rows of the model its `replaces:` names.
 fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Option<String> {
-    let missing = |schema: &SchemaRef| {
-        model
-            .unique_key
-            .iter()
-            .find(|k| schema.field_with_name(k).is_err())
-            .cloned()
-    };
-    let columns = |schema: &SchemaRef| inputs::column_list(schema);
-    if let Some(key) = missing(schema) {
-        return Some(format!(
-            "{}:1: unique_key column `{key}` is not among the model's columns ({})",
-            model.path.display(),
-            columns(schema)
-        ));
+    if let Some(problem) = model.unique_key_problem(schema) {
+        return Some(format!("{}:1: {problem}", model.path.display()));
     }
     let replaces = model.replaces.as_ref()?;
     let keys = planned.iter().find(|p| p.name == *replaces)?;
-    missing(&keys.schema).map(|key| {
-        format!(
-            "{}:1: `replaces: {replaces}` must list the unique_key columns, but `{replaces}` has no `{key}` ({})",
-            model.path.display(),
-            columns(&keys.schema)
-        )
-    })
+    let key = model
+        .unique_key
+        .iter()
+        .find(|k| keys.schema.field_with_name(k).is_err())?;
+    Some(format!(
+        "{}:1: `replaces: {replaces}` must list the unique_key columns, but `{replaces}` has no `{key}` ({})",
+        model.path.display(),
+        inputs::column_list(&keys.schema)
+    ))
 }
 
 /// The session `check` plans in: a local one, or one configured like a Ballista client's.

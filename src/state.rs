@@ -301,9 +301,14 @@ pub fn read_as_previous(project: &Project) -> BTreeSet<&str> {
         .collect()
 }
 
-/// Where the run that wrote the state published its tables.
+/// Where the run that wrote the state published its tables, below its run folder.
 fn previous_tables(state: &State) -> String {
-    format!("runs/{}/tables", state.run_date)
+    format!("{}/tables", state_run_dir(state))
+}
+
+/// The run folder of the run that wrote the state.
+fn state_run_dir(state: &State) -> String {
+    format!("runs/{}", state.run_date)
 }
 
 /// Why the tables read as `previous.<name>` are not the state's run's, if they are not: that
@@ -317,7 +322,7 @@ async fn previous_missing(
     if needed.is_empty() {
         return Ok(None);
     }
-    let manifest_path = output.path(&format!("runs/{}/manifest.json", state.run_date));
+    let manifest_path = output.path(&format!("{}/manifest.json", state_run_dir(state)));
     let published_by = outputs::get(output, &manifest_path)
         .await?
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
@@ -332,8 +337,8 @@ async fn previous_missing(
         let dir = output.path(&format!("{}/{name}", previous_tables(state)));
         if outputs::list(output, &dir).await?.is_empty() {
             return Ok(Some(format!(
-                "the previous run's {name} table is gone from runs/{}",
-                state.run_date
+                "the previous run's {name} table is gone from {}",
+                state_run_dir(state)
             )));
         }
     }

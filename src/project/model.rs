@@ -112,6 +112,19 @@ impl Model {
             .collect()
     }
 
+    /// Why the model's rows cannot be merged by its `unique_key:`, if they cannot: a key column
+    /// missing from `schema`, its rows'.
+    pub fn unique_key_problem(&self, schema: &arrow::datatypes::Schema) -> Option<String> {
+        let key = self
+            .unique_key
+            .iter()
+            .find(|k| schema.field_with_name(k).is_err())?;
+        Some(format!(
+            "unique_key column `{key}` is not among the model's columns ({})",
+            crate::inputs::column_list(schema)
+        ))
+    }
+
     /// 1-based line and column of the first use of `table` in the SQL outside comments.
     pub fn locate(&self, table: &str) -> (usize, usize) {
         locate_word(&self.sql, table)
