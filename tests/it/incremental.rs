@@ -435,6 +435,34 @@ fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
     );
 }
 
+/// Without `replaces:`, a merge replaces the keys of the model's new rows (dbt's
+/// delete+insert): an analyst's table of the touched customers' days merges into the night
+/// before's and equals a full refresh.
+#[test]
+fn a_merge_without_replaces_replaces_the_keys_of_the_new_rows() {
+    // c7 is active on night one only: later nights keep its row from the table before.
+    let mut events = three_nights();
+    events.push(ev("z1", "2026-03-01 09:00", "anon-7", "login").customer("c7"));
+    let p = TestProject::new()
+        .events(&events)
+        .shipped_queries_plus(&[(
+            "my_days",
+            "-- unique_key: customer_id\nselect d.customer_id, count(*) as days\nfrom int_customer_days as d join int_touched_customers as t on t.customer_id = d.customer_id\ngroup by 1\n",
+        )]);
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        p.run_ok(day);
+    }
+    assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
+    let mut days = p.table("2026-03-03", "my_days", &["customer_id", "days"]);
+    days.sort();
+    // c1: 03-01 (its browsing, once identified) and 03-03; c2: 03-01 and 03-02; c7: 03-01.
+    assert_eq!(days, ["c1 | 2", "c2 | 2", "c7 | 1"]);
+    assert_eq!(
+        run_tables(&p.output(), "2026-03-03"),
+        from_scratch(&p, "2026-03-03")
+    );
+}
+
 #[test]
 fn a_merge_key_that_is_not_a_column_fails_the_first_night_and_check() {
     let p = TestProject::new()
