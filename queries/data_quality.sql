@@ -7,23 +7,24 @@
 --   unknown_channels / unknown_touchpoints: kept rows outside the vocabulary;
 --   late_events: kept rows that arrived after the day they occurred;
 --   files_read, bytes_read: the parquet files read.
--- An incremental run reads only the files that arrived since the stored state; the counters of
--- the files read before come from `earlier_inputs` (all zero on a full refresh).
+-- rows_read comes from the files' footers (input_files), the rows set aside from the validity
+-- pass of stg_first_copies: the input is not read again. An incremental run reads only the
+-- files that arrived since the stored state; the rows set aside in the files read before come
+-- from `earlier_inputs` (all zero on a full refresh).
 -- test: row_count = 1
 -- test: expression(rows_kept = rows_read - dropped_invalid - duplicates)
 with read_now as (
     select
-        count(*) as rows_read,
-        count(*) filter (where not is_valid) as dropped_invalid,
-        count(*) filter (where is_valid) as valid_rows
-    from stg_touchpoints
+        (select coalesce(sum(rows), 0) from input_files) as rows_read,
+        coalesce((select sum(copies) from stg_first_copies where event_id is null), 0)
+            as dropped_invalid_now
 ),
 
 staged as (
     select
-        n.rows_read + e.rows_read as rows_read,
-        n.dropped_invalid + e.dropped_invalid as dropped_invalid,
-        n.valid_rows + e.valid_rows as valid_rows
+        n.rows_read,
+        n.dropped_invalid_now + e.dropped_invalid as dropped_invalid,
+        n.rows_read - n.dropped_invalid_now - e.dropped_invalid as valid_rows
     from read_now as n
     cross join earlier_inputs as e
 ),

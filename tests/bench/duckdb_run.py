@@ -76,6 +76,11 @@ def main():
     con.execute("create macro has_text(s) as coalesce(trim(s) <> '', false)")
     con.execute("create table input_files (path varchar, arrival_date date, bytes bigint, rows bigint)")
     con.executemany("insert into input_files values (?, ?, ?, 0)", [(p, d, b) for p, d, b in files])
+    # Rows per file from the footers, as cxpipe's input_files has them.
+    con.execute(
+        f"update input_files set rows = m.num_rows from parquet_file_metadata({file_list}) as m "
+        "where m.file_name = input_files.path"
+    )
     # A full run: nothing ingested by earlier runs.
     con.execute("create table earlier_inputs as select 0::bigint as rows_read, "
                 "0::bigint as dropped_invalid, 0::bigint as valid_rows")
