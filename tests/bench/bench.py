@@ -3,9 +3,13 @@
 Generates a seeded dataset (10M events over 365 days by default; larger with --customers),
 runs the whole cxpipe pipeline (release build), an incremental night (the day before in full,
 then the last day from its state; tables must equal the full run's), and the same
-queries/*.sql in DuckDB, each in
-its own process under /usr/bin/time, checks that the core tables agree, prints wall time, CPU
-time and peak memory with the ratios, and writes target/bench/results.json.
+queries/*.sql in DuckDB, each in its own process under /usr/bin/time, checks that the core
+tables agree, prints wall time, CPU time and peak memory with the ratios, and writes
+target/bench/results.json.
+
+The full run and DuckDB's take turns, --rounds times (the incremental night as often, from the
+same state): the speed of a shared machine drifts by tens of percent within minutes, so each
+round's ratio compares two runs made next to each other, and the medians are reported.
 """
 
 import argparse
@@ -17,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -49,6 +54,14 @@ def timed(cmd, env=None):
     return {"wall_s": round(seconds, 2), "cpu_s": round(cpu, 2), "peak_rss_mib": round(rss, 1)}
 
 
+def median_run(runs):
+    """The median of each measure over rounds, with every round kept."""
+    keys = ("wall_s", "cpu_s", "peak_rss_mib")
+    summary = {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
+    summary["rounds"] = runs
+    return summary
+
+
 def rows(con, path):
     data = con.execute(f"select * from read_parquet('{path}')").fetchall()
     def norm(v):
@@ -70,6 +83,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--memory-limit", default=None, help="also run cxpipe with this --memory-limit")
+    ap.add_argument("--rounds", type=int, default=3, help="full runs of cxpipe and DuckDB, taking turns")
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     ap.add_argument("--cxpipe", default=os.path.join(target, "release", "cxpipe"))
     args = ap.parse_args()
@@ -87,16 +101,30 @@ def main():
                "duckdb_version": duckdb.__version__}
 
     out_cx = os.path.join(work, "out-cxpipe")
-    shutil.rmtree(out_cx, ignore_errors=True)
+    out_db = os.path.join(work, "out-duckdb")
     run = [args.cxpipe, "run", "--input", data, "--output", out_cx, "--date", args.end, "--queries", queries,
            "--reports", os.path.join(REPO, "reports"), "--threads", str(args.threads)]
-    print("cxpipe ...", flush=True)
-    results["cxpipe"] = timed(run)
+    duck_run = [sys.executable, os.path.join(HERE, "duckdb_run.py"), args.cxpipe, queries, data,
+                out_db, args.end, str(args.threads)]
+    cx_rounds, db_rounds = [], []
+    for round_no in range(1, args.rounds + 1):
+        shutil.rmtree(out_cx, ignore_errors=True)
+        print(f"cxpipe (round {round_no} of {args.rounds}) ...", flush=True)
+        cx_rounds.append(timed(run))
+        shutil.rmtree(out_db, ignore_errors=True)
+        print(f"duckdb (round {round_no} of {args.rounds}) ...", flush=True)
+        db_rounds.append(timed(duck_run))
+    results["cxpipe"] = median_run(cx_rounds)
+    results["duckdb"] = median_run(db_rounds)
+    results["round_ratios_wall"] = [round(c["wall_s"] / d["wall_s"], 2) for c, d in zip(cx_rounds, db_rounds)]
     manifest = json.load(open(os.path.join(out_cx, "runs", args.end, "manifest.json")))
     results["dataset"]["events"] = manifest["input"]["rows_read"]
     results["dataset"]["bytes"] = manifest["input"]["bytes_read"]
     results["cxpipe"]["phases_s"] = manifest["timings"]
     results["cxpipe"]["models_s"] = {m["name"]: round(m["seconds"], 2) for m in manifest["models"]}
+    duck = json.load(open(os.path.join(out_db, "_duckdb.json")))
+    results["duckdb"]["models_s"] = {k: round(v, 2) for k, v in duck["timings"].items()}
+    results["duckdb"]["skipped_models"] = duck["skipped"]
 
     # A night of the incremental kind: the state of the day before, plus one day's files.
     out_inc = os.path.join(work, "out-cxpipe-incremental")
@@ -108,8 +136,19 @@ def main():
     before = nightly[:]
     before[before.index(args.end)] = day_before
     results["cxpipe_night_before"] = timed(before)
-    print("cxpipe, incremental night ...", flush=True)
-    results["cxpipe_incremental"] = timed(nightly)
+    # The same night, from the same state, as many times as the full runs.
+    pristine = out_inc + "-before"
+    shutil.rmtree(pristine, ignore_errors=True)
+    shutil.copytree(out_inc, pristine)
+    inc_rounds = []
+    for round_no in range(1, args.rounds + 1):
+        if round_no > 1:
+            shutil.rmtree(out_inc)
+            shutil.copytree(pristine, out_inc)
+        print(f"cxpipe, incremental night (round {round_no} of {args.rounds}) ...", flush=True)
+        inc_rounds.append(timed(nightly))
+    shutil.rmtree(pristine)
+    results["cxpipe_incremental"] = median_run(inc_rounds)
     inc_manifest = json.load(open(os.path.join(out_inc, "runs", args.end, "manifest.json")))
     results["cxpipe_incremental"]["state"] = inc_manifest["state"]
     results["cxpipe_incremental"]["events_read"] = inc_manifest["input"]["rows_read"]
@@ -131,15 +170,6 @@ def main():
     print("cxpipe check ...", flush=True)
     results["cxpipe_check"] = timed([args.cxpipe, "check", "--queries", queries])
 
-    out_db = os.path.join(work, "out-duckdb")
-    shutil.rmtree(out_db, ignore_errors=True)
-    print("duckdb ...", flush=True)
-    results["duckdb"] = timed([sys.executable, os.path.join(HERE, "duckdb_run.py"), args.cxpipe, queries, data,
-                               out_db, args.end, str(args.threads)])
-    duck = json.load(open(os.path.join(out_db, "_duckdb.json")))
-    results["duckdb"]["models_s"] = {k: round(v, 2) for k, v in duck["timings"].items()}
-    results["duckdb"]["skipped_models"] = duck["skipped"]
-
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     agreement = {}
@@ -156,10 +186,14 @@ def main():
     results["agreement"] = agreement
     cx, db = results["cxpipe"], results["duckdb"]
     results["ratio_cxpipe_to_duckdb"] = {k: round(cx[k] / db[k], 2) for k in ("wall_s", "cpu_s", "peak_rss_mib")}
+    # Each round's two runs were made next to each other: the steadier comparison.
+    results["ratio_cxpipe_to_duckdb"]["wall_s_median_of_rounds"] = round(
+        statistics.median(results["round_ratios_wall"]), 2)
 
     os.makedirs(work, exist_ok=True)
     json.dump(results, open(os.path.join(work, "results.json"), "w"), indent=2)
-    print(f"\n{results['dataset']['events']:,} events, {args.days} days, {os.cpu_count()} cores")
+    print(f"\n{results['dataset']['events']:,} events, {args.days} days, {os.cpu_count()} cores; "
+          f"medians of {args.rounds} rounds")
     print(f"{'':26}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}")
     for name in ("cxpipe", "cxpipe_incremental", "cxpipe_memory_limited", "duckdb"):
         if name in results:
@@ -167,6 +201,8 @@ def main():
             print(f"{name:26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
     r = results["ratio_cxpipe_to_duckdb"]
     print(f"{'cxpipe / duckdb':26}{r['wall_s']:>10}{r['cpu_s']:>10}{r['peak_rss_mib']:>10}")
+    print("cxpipe / duckdb wall, round by round:", ", ".join(map(str, results["round_ratios_wall"])),
+          f"(median {results['ratio_cxpipe_to_duckdb']['wall_s_median_of_rounds']})")
     print(f"cxpipe check: {results['cxpipe_check']['wall_s']} s")
     print(f"incremental night / full run: {results['incremental_to_full']} "
           f"({results['cxpipe_incremental']['events_read']:,} events read)")
