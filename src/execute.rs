@@ -67,8 +67,9 @@ pub struct Places<'a> {
 ///
 /// Up to `concurrency` models run at once, each as soon as every model it reads has run: a
 /// small model no longer waits for an unrelated one, and two models' small stages share the
-/// cores. Models of the state (the ingest model and the incremental ones) run alone, because
-/// while one is planned the ingest model's name stands for this run's rows only.
+/// cores. While an incremental model is planned the ingest model's name stands for this run's
+/// rows only, so models are planned one at a time ([`Planning`]); a planned query holds the
+/// tables it reads, so they then run side by side.
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Project,
@@ -84,13 +85,13 @@ pub async fn run_models(
     // On an incremental run, the events that arrived (what incremental models are computed from).
     let mut new_rows: Option<Arc<dyn TableProvider>> = None;
     let mut waiting: Vec<usize> = (0..total).collect();
+    let planning = Planning::default();
     let mut running = FuturesUnordered::new();
-    let mut exclusive_running = false;
     let mut runs: Vec<(usize, ModelRun)> = Vec::with_capacity(total);
     while !waiting.is_empty() || !running.is_empty() {
         // Start every model whose inputs are done, in project order, while there is room.
         let mut index = 0;
-        while index < waiting.len() && !exclusive_running {
+        while index < waiting.len() {
             let model = &project.models[waiting[index]];
             // Done: run, or not a model of this project (a deselected one, or a run table).
             let done = |d: &String| status.contains_key(d.as_str()) || !names.contains(d.as_str());
@@ -112,18 +113,17 @@ pub async fn run_models(
                 runs.push((position, run));
                 continue;
             }
-            let exclusive = ingest.is_some_and(|t| t.keeps(&model.name));
-            if running.len() >= concurrency.max(1) || (exclusive && !running.is_empty()) {
+            if running.len() >= concurrency.max(1) {
                 break;
             }
             let position = waiting.remove(index);
             log.progress("models", runs.len(), total, &model.name);
-            exclusive_running = exclusive;
             let arrived = new_rows.clone();
+            let planning = &planning;
             let shapes_previous = read_as_previous.contains(model.name.as_str());
             running.push(async move {
                 let started = Instant::now();
-                let mut ran = run_one(ctx, model, places, ingest, arrived).await;
+                let mut ran = run_one(ctx, model, places, ingest, arrived, planning).await;
                 if shapes_previous && ran.is_ok() {
                     // A full refresh's `previous.<name>`: no rows, this model's columns.
                     if let Err(e) = crate::state::register_empty_previous(ctx, &model.name).await {
@@ -136,7 +136,6 @@ pub async fn run_models(
         let Some((position, ran, seconds)) = running.next().await else {
             break;
         };
-        exclusive_running = false;
         let model = &project.models[position];
         let (state, rows, error) = match ran {
             Ok((rows, arrived)) => {
@@ -171,19 +170,20 @@ async fn run_one(
     places: &Places<'_>,
     ingest: Option<&IngestTarget>,
     new_rows: Option<Arc<dyn TableProvider>>,
+    planning: &Planning,
 ) -> Result<(Option<u64>, Option<Arc<dyn TableProvider>>)> {
     match ingest.filter(|t| t.keeps(&model.name)) {
         Some(target) if model.name == INGEST_MODEL => {
-            let (rows, arrived) = run_ingest(ctx, model, target).await?;
+            let (rows, arrived) = run_ingest(ctx, model, target, planning).await?;
             // Only an incremental run has stored rows to leave out.
             let incremental = !target.stored(INGEST_MODEL).is_empty();
             Ok((Some(rows), incremental.then_some(arrived)))
         }
         Some(target) => Ok((
-            run_incremental(ctx, model, target, new_rows.as_ref()).await?,
+            run_incremental(ctx, model, target, new_rows.as_ref(), planning).await?,
             None,
         )),
-        None => Ok((run_model(ctx, model, places).await?, None)),
+        None => Ok((run_model(ctx, model, places, planning).await?, None)),
     }
 }
 
@@ -239,8 +239,9 @@ async fn run_model(
     ctx: &SessionContext,
     model: &Model,
     places: &Places<'_>,
+    planning: &Planning,
 ) -> Result<Option<u64>> {
-    let df = ctx.sql(&model.sql).await?;
+    let df = planning.plan(ctx, &model.sql).await?;
     match model.materialized {
         Materialized::View => {
             ctx.register_table(model.name.as_str(), df.into_view())?;
@@ -325,8 +326,9 @@ async fn run_ingest(
     ctx: &SessionContext,
     model: &Model,
     target: &IngestTarget,
+    planning: &Planning,
 ) -> Result<(u64, Arc<dyn TableProvider>)> {
-    let mut df = ctx.sql(&model.sql).await?;
+    let mut df = planning.plan(ctx, &model.sql).await?;
     let stored = target.stored(&model.name);
     if !stored.is_empty() {
         let stored_keys = ctx
@@ -359,9 +361,11 @@ async fn run_incremental(
     model: &Model,
     target: &IngestTarget,
     new_rows: Option<&Arc<dyn TableProvider>>,
+    planning: &Planning,
 ) -> Result<Option<u64>> {
     let planned = match new_rows {
         Some(new_rows) => {
+            let _alone = planning.turn.lock().await;
             let all = ctx.deregister_table(INGEST_MODEL)?;
             ctx.register_table(INGEST_MODEL, Arc::clone(new_rows))?;
             let planned = ctx.sql(&model.sql).await;
@@ -371,9 +375,24 @@ async fn run_incremental(
             }
             planned
         }
-        None => ctx.sql(&model.sql).await,
+        None => planning.plan(ctx, &model.sql).await,
     };
     Ok(Some(write_part(ctx, model, planned?, target).await?))
+}
+
+/// Models are planned one at a time: while an incremental model is planned, the ingest model's
+/// name stands for this run's rows only, and no other model may see that. Planning resolves
+/// every table a query reads, so the planned queries then run side by side.
+#[derive(Default)]
+struct Planning {
+    turn: futures::lock::Mutex<()>,
+}
+
+impl Planning {
+    async fn plan(&self, ctx: &SessionContext, sql: &str) -> datafusion::error::Result<DataFrame> {
+        let _turn = self.turn.lock().await;
+        ctx.sql(sql).await
+    }
 }
 
 /// Writes the model's new rows as this run's state part and registers the model as the stored
