@@ -7,7 +7,9 @@
 --   added_on: the day of the run that read the events (int_touched_customers finds tonight's);
 --   net_revenue_micros: net revenue in millionths, a whole number: sums of it come out the same
 --   in any order, so a rerun (or an incremental night) gives the same revenue to the last digit,
---   where sums of floating-point amounts differ in the last bits with the order of the cores.
+--   where sums of floating-point amounts differ in the last bits with the order of the cores;
+--   first_touch_at, first_purchase_at, considered, advocacy: what the journey funnel needs
+--   (int_journey_parts), so that it reads these rows instead of the events again.
 -- materialized: incremental
 select
     anonymous_id,
@@ -22,6 +24,14 @@ select
             when touchpoint = 'purchase' then cast(round(abs(revenue) * 1000000) as bigint)
             when touchpoint = 'return' then -cast(round(abs(revenue) * 1000000) as bigint)
         end
-    ), 0) as net_revenue_micros
+    ), 0) as net_revenue_micros,
+    min(occurred_at) as first_touch_at,
+    min(occurred_at) filter (where touchpoint = 'purchase') as first_purchase_at,
+    bool_or(touchpoint in ('product_view', 'search', 'search_no_results', 'add_to_cart')) as considered,
+    coalesce(bool_or(
+        nps >= 9
+        or (touchpoint = 'review' and csat >= 4)
+        or touchpoint = 'social_interaction'
+    ), false) as advocacy
 from touchpoints
 group by anonymous_id, customer_id, event_date

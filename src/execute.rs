@@ -355,7 +355,8 @@ async fn run_ingest(
 }
 
 /// An incremental model over the events that arrived in this run (`new_rows` stands in for the
-/// ingest model while its SQL is planned), written as a new state part.
+/// ingest model while its SQL is planned, this run's parts for the incremental models it
+/// reads), written as a new state part.
 async fn run_incremental(
     ctx: &SessionContext,
     model: &Model,
@@ -365,13 +366,33 @@ async fn run_incremental(
 ) -> Result<Option<u64>> {
     let planned = match new_rows {
         Some(new_rows) => {
+            // The night's rows: the new events, and the rows other incremental models added
+            // for them (this run's parts). A delta model reads its inputs whole.
+            let mut night: Vec<(&str, Arc<dyn TableProvider>)> =
+                vec![(INGEST_MODEL, Arc::clone(new_rows))];
+            if !model.delta {
+                for upstream in &model.depends_on {
+                    if upstream != INGEST_MODEL && target.keeps(upstream) {
+                        let part = target.output.url_of(&target.part(upstream));
+                        let rows = ctx
+                            .read_parquet(part, ParquetReadOptions::default())
+                            .await?;
+                        night.push((upstream.as_str(), rows.into_view()));
+                    }
+                }
+            }
             let _alone = planning.turn.lock().await;
-            let all = ctx.deregister_table(INGEST_MODEL)?;
-            ctx.register_table(INGEST_MODEL, Arc::clone(new_rows))?;
+            let mut whole = Vec::with_capacity(night.len());
+            for (name, rows) in night {
+                whole.push((name, ctx.deregister_table(name)?));
+                ctx.register_table(name, rows)?;
+            }
             let planned = ctx.sql(&model.sql).await;
-            ctx.deregister_table(INGEST_MODEL)?;
-            if let Some(all) = all {
-                ctx.register_table(INGEST_MODEL, all)?;
+            for (name, all) in whole {
+                ctx.deregister_table(name)?;
+                if let Some(all) = all {
+                    ctx.register_table(name, all)?;
+                }
             }
             planned
         }

@@ -56,7 +56,10 @@ impl Project {
                 queries_dir.display()
             ));
         }
-        let deltas = reading_previous(&models);
+        let deltas: std::collections::BTreeSet<String> = reading_previous(&models)
+            .into_iter()
+            .map(String::from)
+            .collect();
         for model in &models {
             if model.previous.contains(&model.name) {
                 let (line, column) = model.locate(&format!("previous.{}", model.name));
@@ -92,17 +95,33 @@ impl Project {
                 ));
             }
             // A delta model reads the previous run's tables (itself or upstream) and adds what changed.
+            // Otherwise it reads the night's new events, or the rows other incremental models
+            // added for them: what it adds is computed from that night's rows only.
+            let of_the_night = |name: &String| {
+                name == crate::state::INGEST_MODEL
+                    || models.iter().any(|m| {
+                        m.name == *name
+                            && m.materialized == Materialized::Incremental
+                            && !deltas.contains(m.name.as_str())
+                    })
+            };
+            let reads_the_night =
+                !model.depends_on.is_empty() && model.depends_on.iter().all(of_the_night);
             if model.materialized == Materialized::Incremental
                 && !deltas.contains(model.name.as_str())
-                && model.depends_on != [crate::state::INGEST_MODEL]
+                && !reads_the_night
             {
                 problems.push(format!(
-                    "{}:1: an incremental model reads only {} (it runs over each night's new events), not {}, unless it reads `previous.<table>` to add what changed since the previous run; make it `intermediate`, or split it",
+                    "{}:1: an incremental model reads only {} (it runs over each night's new events) or other incremental models (their rows of the night), not {}, unless it reads `previous.<table>` to add what changed since the previous run; make it `intermediate`, or split it",
                     model.path.display(),
                     crate::state::INGEST_MODEL,
                     model.depends_on.join(", ")
                 ));
             }
+        }
+        for model in &mut models {
+            model.delta = model.materialized == Materialized::Incremental
+                && deltas.contains(model.name.as_str());
         }
         let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
         let singular_tests = load_singular_tests(queries_dir, &names, &mut problems);

@@ -48,6 +48,10 @@ pub struct Model {
     /// columns): every stored row of those keys is replaced, even by none. Without it, the keys
     /// of the model's new rows are.
     pub replaces: Option<String>,
+    /// An incremental model that reads a `previous.` table, itself or upstream: each night it
+    /// adds what changed, so it reads its inputs whole. Other incremental models read the rows
+    /// of the night only. Set by the project, which knows the upstream models.
+    pub delta: bool,
     /// Data tests declared in the header.
     pub tests: Vec<DataTest>,
 }
@@ -95,6 +99,7 @@ impl Model {
             replaces: header.replaces,
             depends_on,
             previous,
+            delta: false,
             tests,
         })
     }

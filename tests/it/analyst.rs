@@ -369,6 +369,7 @@ fn selectors_with_ancestors_and_descendants() {
     assert_eq!(
         names("+int_first_purchases"),
         vec![
+            "int_daily_activity",
             "int_first_purchases",
             "int_identities",
             "int_identity_candidates",

@@ -435,6 +435,31 @@ fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
     );
 }
 
+/// An incremental model may read another one: each night it sees the rows that model added
+/// for the night's events, so what it adds up counts every event once.
+#[test]
+fn an_incremental_model_reading_another_adds_the_nights_rows_only() {
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[
+            (
+                "my_event_counts",
+                "-- materialized: incremental\nselect sum(events) as events from int_daily_activity\n",
+            ),
+            (
+                "my_event_total",
+                "select sum(events) as events from my_event_counts",
+            ),
+        ]);
+    for day in ["2026-03-01", "2026-03-02", "2026-03-03"] {
+        p.run_ok(day);
+    }
+    assert_eq!(state_of(&p.output(), "2026-03-03").0, "incremental");
+    // Worked out by hand: a1, b1, b2, a2 and b3 (b1's second copy is a duplicate). Reading the
+    // whole table each night would give 2 + 3 + 5.
+    assert_eq!(p.table("2026-03-03", "my_event_total", &["events"]), ["5"]);
+}
+
 /// Without `replaces:`, a merge replaces the keys of the model's new rows (dbt's
 /// delete+insert): an analyst's table of the touched customers' days merges into the night
 /// before's and equals a full refresh.
