@@ -381,24 +381,11 @@ async fn run_incremental(
                     }
                 }
             }
-            let _alone = planning.turn.lock().await;
-            let mut whole = Vec::with_capacity(night.len());
-            for (name, rows) in night {
-                whole.push((name, ctx.deregister_table(name)?));
-                ctx.register_table(name, rows)?;
-            }
-            let planned = ctx.sql(&model.sql).await;
-            for (name, all) in whole {
-                ctx.deregister_table(name)?;
-                if let Some(all) = all {
-                    ctx.register_table(name, all)?;
-                }
-            }
-            planned
+            planning.plan_over(ctx, &model.sql, night).await?
         }
-        None => planning.plan(ctx, &model.sql).await,
+        None => planning.plan(ctx, &model.sql).await?,
     };
-    Ok(Some(write_part(ctx, model, planned?, target).await?))
+    Ok(Some(write_part(ctx, model, planned, target).await?))
 }
 
 /// Models are planned one at a time: while an incremental model is planned, the ingest model's
@@ -410,9 +397,31 @@ struct Planning {
 }
 
 impl Planning {
-    async fn plan(&self, ctx: &SessionContext, sql: &str) -> datafusion::error::Result<DataFrame> {
+    async fn plan(&self, ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
+        self.plan_over(ctx, sql, Vec::new()).await
+    }
+
+    /// Plans `sql` with each named table standing for the given rows, then puts the tables back.
+    async fn plan_over(
+        &self,
+        ctx: &SessionContext,
+        sql: &str,
+        standing_in: Vec<(&str, Arc<dyn TableProvider>)>,
+    ) -> Result<DataFrame> {
         let _turn = self.turn.lock().await;
-        ctx.sql(sql).await
+        let mut whole = Vec::with_capacity(standing_in.len());
+        for (name, rows) in standing_in {
+            whole.push((name, ctx.deregister_table(name)?));
+            ctx.register_table(name, rows)?;
+        }
+        let planned = ctx.sql(sql).await;
+        for (name, all) in whole {
+            ctx.deregister_table(name)?;
+            if let Some(all) = all {
+                ctx.register_table(name, all)?;
+            }
+        }
+        Ok(planned?)
     }
 }
 

@@ -60,6 +60,10 @@ impl Project {
             .into_iter()
             .map(String::from)
             .collect();
+        for model in &mut models {
+            model.delta = model.materialized == Materialized::Incremental
+                && deltas.contains(model.name.as_str());
+        }
         for model in &models {
             if model.previous.contains(&model.name) {
                 let (line, column) = model.locate(&format!("previous.{}", model.name));
@@ -100,17 +104,12 @@ impl Project {
             let of_the_night = |name: &String| {
                 name == crate::state::INGEST_MODEL
                     || models.iter().any(|m| {
-                        m.name == *name
-                            && m.materialized == Materialized::Incremental
-                            && !deltas.contains(m.name.as_str())
+                        m.name == *name && m.materialized == Materialized::Incremental && !m.delta
                     })
             };
             let reads_the_night =
                 !model.depends_on.is_empty() && model.depends_on.iter().all(of_the_night);
-            if model.materialized == Materialized::Incremental
-                && !deltas.contains(model.name.as_str())
-                && !reads_the_night
-            {
+            if model.materialized == Materialized::Incremental && !model.delta && !reads_the_night {
                 problems.push(format!(
                     "{}:1: an incremental model reads only {} (it runs over each night's new events) or other incremental models (their rows of the night), not {}, unless it reads `previous.<table>` to add what changed since the previous run; make it `intermediate`, or split it",
                     model.path.display(),
@@ -118,10 +117,6 @@ impl Project {
                     model.depends_on.join(", ")
                 ));
             }
-        }
-        for model in &mut models {
-            model.delta = model.materialized == Materialized::Incremental
-                && deltas.contains(model.name.as_str());
         }
         let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
         let singular_tests = load_singular_tests(queries_dir, &names, &mut problems);
