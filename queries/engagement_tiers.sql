@@ -4,13 +4,13 @@
 -- test: row_count = 4
 -- test: range(share, 0, 1)
 with recent as (
+    -- run_date() is a literal: the interval arithmetic on a joined run_date ran on every row.
     select
         d.customer_id,
         count(*) filter (
-            where d.activity_date > r.run_date - interval '28 days' and d.activity_date <= r.run_date
+            where d.activity_date > days_after(run_date(), -28) and d.activity_date <= run_date()
         ) as active_days
     from int_customer_days as d
-    cross join run_context as r
     where d.active
     group by d.customer_id
 ),

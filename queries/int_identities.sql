@@ -2,17 +2,10 @@
 -- it belongs to: the customer of its earliest identified event (ties: smallest event_id).
 -- test: unique(anonymous_id)
 -- test: not_null(customer_id)
-with ranked as (
-    select
-        anonymous_id,
-        customer_id,
-        row_number() over (
-            partition by anonymous_id
-            order by first_at, first_event_id
-        ) as position
-    from int_identity_candidates
-)
-
-select anonymous_id, customer_id
-from ranked
-where position = 1
+-- An ordered aggregate, not row_number() over each anonymous id: the window costs a partition
+-- per id (half the model's time on an incremental night).
+select
+    anonymous_id,
+    first_value(customer_id order by first_at, first_event_id) as customer_id
+from int_identity_candidates
+group by anonymous_id
