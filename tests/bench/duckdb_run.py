@@ -74,6 +74,10 @@ def main():
     )
     # cxpipe's has_text(s): anything but spaces (DuckDB's trim, like DataFusion's, removes spaces).
     con.execute("create macro has_text(s) as coalesce(trim(s) <> '', false)")
+    # cxpipe's day arithmetic on dates (README, Models).
+    con.execute("create macro days_after(d, n) as cast(d + cast(n as integer) as date)")
+    con.execute("create macro week_start(d) as cast(date_trunc('week', d) as date)")
+    con.execute("create macro month_start(d) as cast(date_trunc('month', d) as date)")
     con.execute("create table input_files (path varchar, arrival_date date, bytes bigint, rows bigint)")
     con.executemany("insert into input_files values (?, ?, ?, 0)", [(p, d, b) for p, d, b in files])
     # Rows per file from the footers, as cxpipe's input_files has them.
