@@ -850,6 +850,13 @@ fn identity_uses_the_earliest_identified_event_up_to_r() {
         ev("n14", "2026-01-08 10:00", "a10", "purchase")
             .customer("C11")
             .revenue(20.0),
+        // a20: two logins at the same instant name C21 and C20: the smaller customer id wins,
+        // whichever event id or arrival comes first.
+        ev("n21", "2026-01-12 10:00", "a20", "login").customer("C21"),
+        ev("n22", "2026-01-12 10:00", "a20", "login")
+            .customer("C20")
+            .arrives("2026-01-13"),
+        ev("n23", "2026-01-14 10:00", "a20", "purchase").revenue(20.0),
     ]);
     p.run_ok("2026-01-31");
     assert_eq!(
@@ -864,6 +871,8 @@ fn identity_uses_the_earliest_identified_event_up_to_r() {
             "C10 | 2026-01-07 10:00:00",
             // C11 only gets its own purchase n14
             "C11 | 2026-01-08 10:00:00",
+            // a20's anonymous purchase n23 -> C20 (tied with C21 at a20's earliest login)
+            "C20 | 2026-01-14 10:00:00",
             // no C9: its login is after R, so a9's purchase stays a prospect's
         ]
     );
@@ -882,9 +891,9 @@ fn identity_uses_the_earliest_identified_event_up_to_r() {
             ],
         ),
         vec![
-            // persons C1, a9 (prospect), C10, C11 = 4; only a9 considered (product_view) and
-            // bought: 09:00 -> 10:00 = 1/24 day = 0.0417
-            "2026-01-01 | 4 | 1 | 1 | 0 | 0 | 0.0417",
+            // persons C1, a9 (prospect), C10, C11, C20, C21 = 6; only a9 considered
+            // (product_view) and bought: 09:00 -> 10:00 = 1/24 day = 0.0417
+            "2026-01-01 | 6 | 1 | 1 | 0 | 0 | 0.0417",
         ]
     );
 }
