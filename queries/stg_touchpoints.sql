@@ -7,13 +7,14 @@
 -- materialized: view
 with cleaned as (
     select
-        nullif(trim(event_id), '') as event_id,
+        -- trimmed(x) is nullif(trim(x), ''), without copying a column that is clean already.
+        trimmed(event_id) as event_id,
         occurred_at,
-        nullif(trim(anonymous_id), '') as anonymous_id,
+        trimmed(anonymous_id) as anonymous_id,
         lower(trim(channel)) as channel_raw,
         lower(trim(touchpoint)) as touchpoint,
-        nullif(trim(customer_id), '') as customer_id,
-        nullif(trim(session_id), '') as session_id,
+        trimmed(customer_id) as customer_id,
+        trimmed(session_id) as session_id,
         revenue,
         nps as nps_raw,
         csat as csat_raw,

@@ -5,6 +5,9 @@
 //! - `has_text(s)`: whether `s` holds anything but spaces, which is what
 //!   `nullif(trim(s), '') is not null` says, without building the trimmed string. The validity
 //!   check runs it on every row read, before any cleaning, so it pays to be cheap.
+//! - `trimmed(s)`: `nullif(trim(s), '')`, the value without the spaces around it, or null when
+//!   nothing is left; a column whose values are all clean already comes back as it is, not
+//!   copied. The cleaning runs it on every id of every row read.
 //! - `days_after(d, n)`: the date `n` days after `d` (`d + interval 'n days'`),
 //!   `week_start(d)`: the Monday of `d`'s ISO week (`date_trunc('week', d)` as a date), and
 //!   `month_start(d)`: the first of `d`'s month. On dates as day counts, where the interval and
@@ -13,7 +16,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, Date32Array};
+use arrow::array::{Array, AsArray, BooleanArray, Date32Array, StringArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use chrono::Datelike;
 use datafusion::common::{Result, ScalarValue, exec_err};
@@ -23,6 +27,7 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf}
 pub fn all() -> Vec<ScalarUDF> {
     vec![
         has_text_udf(),
+        trimmed_udf(),
         create_udf(
             "days_after",
             vec![DataType::Date32, DataType::Int64],
@@ -140,10 +145,57 @@ fn has_text(array: &dyn Array) -> Result<BooleanArray> {
     let Some(strings) = array.as_string_opt::<i32>() else {
         return exec_err!("has_text expects a string, got {}", array.data_type());
     };
-    Ok(strings
+    // Straight from the offsets and bytes: most values answer at their first byte.
+    let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
+    let flags = BooleanBuffer::collect_bool(strings.len(), |i| {
+        strings.is_valid(i)
+            && bytes[offsets[i] as usize..offsets[i + 1] as usize]
+                .iter()
+                .any(|&b| b != b' ')
+    });
+    Ok(BooleanArray::new(flags, None))
+}
+
+fn trimmed_udf() -> ScalarUDF {
+    create_udf(
+        "trimmed",
+        // Other string types are cast to Utf8 by the planner.
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            on_arrays(args, |arrays| match arrays {
+                [strings] => trimmed(strings),
+                _ => exec_err!("trimmed takes one argument"),
+            })
+        }),
+    )
+}
+
+/// `nullif(trim(s), '')`: the values without the spaces around them, blank ones null. Values
+/// read are nearly always clean already, and then the column is returned as it is instead of
+/// being copied (the raw events' ids were a tenth of a full run's cleaning).
+fn trimmed(array: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let Some(strings) = array.as_string_opt::<i32>() else {
+        return exec_err!("trimmed expects a string, got {}", array.data_type());
+    };
+    let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
+    let clean = (0..strings.len()).all(|i| {
+        let value = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
+        strings.is_null(i)
+            || value
+                .first()
+                .zip(value.last())
+                .is_some_and(|(&first, &last)| first != b' ' && last != b' ')
+    });
+    if clean {
+        return Ok(Arc::clone(array));
+    }
+    let cleaned: StringArray = strings
         .iter()
-        .map(|s| Some(s.is_some_and(|s| s.bytes().any(|b| b != b' '))))
-        .collect())
+        .map(|s| s.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty()))
+        .collect();
+    Ok(Arc::new(cleaned))
 }
 
 #[cfg(test)]
@@ -211,5 +263,50 @@ mod tests {
         // A tab is text: trim() removes spaces only, so `nullif(trim('\t'), '')` is not null.
         let expected = [false, false, false, true, true, true].map(Some);
         assert_eq!(flags, expected);
+        // A slice reads its own rows.
+        let sliced = has_text(&input.slice(3, 2)).expect("strings");
+        assert_eq!(sliced.iter().collect::<Vec<_>>(), [Some(true), Some(true)]);
+    }
+
+    fn texts(array: &Arc<dyn Array>) -> Vec<Option<String>> {
+        array
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn trimmed_drops_surrounding_spaces_and_blanks_like_nullif_trim() {
+        let input: Arc<dyn Array> = Arc::new(StringArray::from(vec![
+            None,
+            Some(""),
+            Some("   "),
+            Some(" a b "),
+            Some("\tx"),
+            Some("c"),
+        ]));
+        let got = texts(&trimmed(&input).expect("strings"));
+        let want = [None, None, None, Some("a b"), Some("\tx"), Some("c")];
+        assert_eq!(got, want.map(|s| s.map(str::to_string)));
+    }
+
+    #[test]
+    fn trimmed_returns_a_clean_column_as_it_is() {
+        let input: Arc<dyn Array> =
+            Arc::new(StringArray::from(vec![Some("e1"), None, Some("e 2")]));
+        let got = trimmed(&input).expect("strings");
+        assert!(Arc::ptr_eq(&got, &input), "a clean column is not copied");
+        // A clean slice of a column that is not clean elsewhere.
+        let dirty: Arc<dyn Array> = Arc::new(StringArray::from(vec![" x", "y", "z "]));
+        let middle = dirty.slice(1, 1);
+        assert_eq!(
+            texts(&trimmed(&middle).expect("strings")),
+            [Some("y".to_string())]
+        );
+        assert_eq!(
+            texts(&trimmed(&dirty).expect("strings")),
+            ["x", "y", "z"].map(|s| Some(s.to_string()))
+        );
     }
 }

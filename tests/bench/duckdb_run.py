@@ -74,6 +74,7 @@ def main():
     )
     # cxpipe's has_text(s): anything but spaces (DuckDB's trim, like DataFusion's, removes spaces).
     con.execute("create macro has_text(s) as coalesce(trim(s) <> '', false)")
+    con.execute("create macro trimmed(s) as nullif(trim(s), '')")
     # cxpipe's day arithmetic on dates (README, Models).
     con.execute("create macro days_after(d, n) as cast(d + cast(n as integer) as date)")
     con.execute("create macro week_start(d) as cast(date_trunc('week', d) as date)")
