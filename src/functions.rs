@@ -127,15 +127,11 @@ fn has_text_udf() -> ScalarUDF {
         vec![DataType::Utf8],
         DataType::Boolean,
         Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| match args {
-            [ColumnarValue::Array(array)] => Ok(ColumnarValue::Array(Arc::new(has_text(array)?))),
-            [ColumnarValue::Scalar(scalar)] => {
-                let flags = has_text(&scalar.to_array()?)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-                    &flags, 0,
-                )?))
-            }
-            _ => exec_err!("has_text takes one argument"),
+        Arc::new(|args: &[ColumnarValue]| {
+            on_arrays(args, |arrays| match arrays {
+                [strings] => Ok(Arc::new(has_text(strings)?) as Arc<dyn Array>),
+                _ => exec_err!("has_text takes one argument"),
+            })
         }),
     )
 }
