@@ -4,25 +4,29 @@
 -- the customer their anonymous id belongs to (int_identities).
 --   active: any event that day other than ad_impression and email_open;
 --   net_revenue: purchases (amount paid) minus returns (amount refunded) that day.
--- Merged by customer: a run computes the days of the customers int_touched_customers names and
--- keeps every other customer's days from the previous run's table.
--- unique_key: customer_id
--- replaces: int_touched_customers
+-- Published a file per month: a run computes every customer's days of the months from the
+-- earliest day that changed for any customer (int_touched_customers' since) on, and keeps the
+-- previous run's files of the months before. A night with late events of the last week
+-- rewrites one or two months, not the year.
+-- partition_by: month(activity_date)
 -- test: unique(customer_id, activity_date)
 with stitched as (
-    -- Days of events that carry a touched customer, then anonymous days of the anonymous ids
-    -- touched customers own: two joins against the few touched keys, instead of stitching
-    -- every day of the year and keeping the touched ones.
+    -- From the first of the month of the earliest day that changed: none when nothing did; on
+    -- a full refresh, where every customer is touched from its first day, all. DataFusion
+    -- computes the subquery once and filters by its value; a join with it would compare
+    -- every stored day in a nested loop.
     select
         a.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue_micros
     from int_daily_activity as a
-    inner join int_touched_customers as t on t.customer_id = a.customer_id
+    where a.customer_id is not null
+        and a.event_date >= (select month_start(min(since)) from int_touched_customers)
     union all
     select
         i.customer_id, a.event_date, a.events, a.active_events, a.purchases, a.net_revenue_micros
     from int_daily_activity as a
-    inner join int_touched_identities as i on i.anonymous_id = a.anonymous_id
+    inner join int_identities as i on i.anonymous_id = a.anonymous_id
     where a.customer_id is null
+        and a.event_date >= (select month_start(min(since)) from int_touched_customers)
 )
 
 select

@@ -4,8 +4,9 @@
 -- previous tables are empty, every customer. The merged and delta models recompute only these
 -- customers.
 --   since: the earliest day whose events may have changed for the customer (the earliest day of
---   tonight's events; the beginning for an owner an anonymous id moved to or from, which are
---   few); its days before are as they were.
+--   tonight's events; for an owner an anonymous id moved to or from, the earliest day that id
+--   was seen without a customer, since those are the days that move); its days before are as
+--   they were. int_customer_days recomputes the months from the earliest since on.
 -- materialized: intermediate
 -- test: unique(customer_id)
 with carried as (
@@ -36,15 +37,26 @@ moved as (
     -- Owners an anonymous id moved to, then owners it moved from. Two left joins with their
     -- own column names, not one full join: DataFusion 55 rewrote that full join's
     -- `n.customer_id is distinct from p.customer_id` into a comparison of p with itself.
-    select n.now_customer as customer_id
+    select n.anonymous_id, n.now_customer as customer_id
     from now_owners as n
     left join before_owners as b on b.anonymous_id = n.anonymous_id
     where n.now_customer is distinct from b.before_customer
     union all
-    select b.before_customer as customer_id
+    select b.anonymous_id, b.before_customer as customer_id
     from before_owners as b
     left join now_owners as n on n.anonymous_id = b.anonymous_id
     where b.before_customer is distinct from n.now_customer
+),
+
+moved_days as (
+    -- The days an id that moved brings or takes: those of its events without a customer (an
+    -- event with one counts for that customer wherever the id belongs). An id without such
+    -- days changes no owner's days.
+    select a.anonymous_id, min(a.event_date) as since
+    from int_daily_activity as a
+    inner join moved as m on m.anonymous_id = a.anonymous_id
+    where a.customer_id is null
+    group by a.anonymous_id
 ),
 
 touched as (
@@ -54,9 +66,9 @@ touched as (
     from anonymous as a
     inner join int_identities as i on i.anonymous_id = a.anonymous_id
     union all
-    -- An id that moved may bring or take days anywhere in its history: from the beginning.
-    select customer_id, date '0001-01-01' as since
-    from moved
+    select m.customer_id, d.since
+    from moved as m
+    inner join moved_days as d on d.anonymous_id = m.anonymous_id
 )
 
 select customer_id, min(since) as since

@@ -58,6 +58,9 @@ pub struct Places<'a> {
     pub work: &'a Location,
     /// The name of the one file each model writes.
     pub file_name: &'a str,
+    /// On an incremental run, the folder the state's run published its tables in (in the
+    /// staging prefix's store): where a `partition_by:` model's unchanged months are kept from.
+    pub previous_tables: Option<object_store::path::Path>,
 }
 
 /// Runs every model; tables are written to `tables/<name>/<file_name>` below `staging`,
@@ -247,6 +250,9 @@ async fn run_model(
             ctx.register_table(model.name.as_str(), df.into_view())?;
             Ok(None)
         }
+        Materialized::Table if model.partition_by.is_some() => {
+            write_by_month(ctx, model, df, places).await
+        }
         Materialized::Table => {
             let df = merged_into_previous(ctx, model, df, places).await?;
             write_and_register(ctx, model, df, places.staging, "tables", places.file_name).await
@@ -295,6 +301,114 @@ async fn merged_into_previous(
         .await?
         .join(keys, JoinType::LeftAnti, &key, &key, None)?;
     Ok(changed.union(kept)?)
+}
+
+/// The month a `partition_by:` model's rows without a date are published under.
+const NO_MONTH: &str = "none";
+
+/// Publishes a `partition_by: month(<column>)` model: a file per calendar month of the column,
+/// named `<YYYY-MM>_<file_name>`, written to the working folder by month and then moved to
+/// `tables/<name>/`. On an incremental run the previous table's files of every month the rows
+/// leave out are copied as they are (a hard link locally, a server-side copy in a bucket): a
+/// night that changes the last month writes that month, not the year.
+async fn write_by_month(
+    ctx: &SessionContext,
+    model: &Model,
+    df: DataFrame,
+    places: &Places<'_>,
+) -> Result<Option<u64>> {
+    use datafusion::execution::FunctionRegistry;
+    use datafusion::functions::core::expr_fn::coalesce;
+    use datafusion::prelude::{ident, lit};
+
+    let plan_error = |problem: String| datafusion::error::DataFusionError::Plan(problem);
+    if let Some(problem) = model.partition_problem(df.schema().as_arrow()) {
+        return Err(plan_error(problem).into());
+    }
+    let column = model.partition_by.as_deref().unwrap_or_default();
+    const MONTH: &str = "__cxpipe_month";
+    let no_rows = df.clone().limit(0, Some(0))?;
+    let df = df.with_column(
+        MONTH,
+        coalesce(vec![
+            ctx.udf("year_month")?.call(vec![ident(column)]),
+            lit(NO_MONTH),
+        ]),
+    )?;
+    let work_dir = places.work.path(&format!("{}__by_month", model.name));
+    outputs::write_frame_by(places.work, &work_dir, df, Readers::Anyone, MONTH).await?;
+
+    let table_dir = places.staging.path(&format!("tables/{}", model.name));
+    let mut written = HashSet::new();
+    let mut files_of_month: HashMap<String, usize> = HashMap::new();
+    for path in outputs::list(places.work, &work_dir).await? {
+        let folder = path
+            .prefix_match(&work_dir)
+            .and_then(|mut parts| parts.next())
+            .map(|part| part.as_ref().to_string())
+            .unwrap_or_default();
+        let month = folder
+            .strip_prefix(&format!("{MONTH}="))
+            .unwrap_or(NO_MONTH)
+            .to_string();
+        let seen = files_of_month.entry(month.clone()).or_default();
+        let name = match *seen {
+            0 => format!("{month}_{}", places.file_name),
+            n => format!("{month}_{n}_{}", places.file_name),
+        };
+        *seen += 1;
+        let bytes = outputs::get(places.work, &path).await?.ok_or_else(|| {
+            crate::error::Error::output(places.work.url_of(&path), "vanished after writing")
+        })?;
+        outputs::put(places.staging, &table_dir.clone().join(name), bytes).await?;
+        written.insert(month);
+    }
+
+    let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+    if let Some(tables) = &places.previous_tables
+        && ctx.table_exist(previous)?
+    {
+        let previous_dir = tables.clone().join(model.name.as_str());
+        for path in outputs::list(places.staging, &previous_dir).await? {
+            let name = path.filename().unwrap_or_default();
+            let month = name.split('_').next().unwrap_or_default();
+            if !is_month(month) {
+                return Err(plan_error(format!(
+                    "the previous run's {} table has a file not named by month ({name}): it was not published with `partition_by:`; rerun with --full-refresh",
+                    model.name
+                ))
+                .into());
+            }
+            if !written.contains(month) {
+                outputs::copy(places.staging, &path, &table_dir.clone().join(name)).await?;
+            }
+        }
+    }
+    if outputs::list(places.staging, &table_dir).await?.is_empty() {
+        // No rows in any month: one empty file keeps the table's columns for its readers.
+        let path = table_dir
+            .clone()
+            .join(format!("{NO_MONTH}_{}", places.file_name));
+        outputs::write_frame(places.staging, &path, no_rows, Readers::Anyone).await?;
+    }
+    let url = format!("{}/", places.staging.url_of(&table_dir));
+    ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
+        .await?;
+    // The rows of the published table, tonight's months and those kept.
+    let published = ctx.table(model.name.as_str()).await?.count().await?;
+    Ok(Some(published as u64))
+}
+
+/// Whether a file name prefix names a month as [`write_by_month`] does: `YYYY-MM` or `none`.
+fn is_month(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text == NO_MONTH
+        || (bytes.len() == 7
+            && bytes[4] == b'-'
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || b.is_ascii_digit()))
 }
 
 /// Writes the model's rows to `<below>/<folder>/<name>/<file_name>` and registers that folder

@@ -13,6 +13,8 @@
 //!   `month_start(d)`: the first of `d`'s month. On dates as day counts, where the interval and
 //!   `date_trunc` forms go through timestamps per row (and fail before 1677): the stickiness and
 //!   lifecycle counters run them on every active day.
+//! - `year_month(d)`: `d`'s month as text, `2026-11` (`to_char(d, '%Y-%m')` without formatting
+//!   each date through chrono): what a `partition_by: month(col)` model's files are named by.
 
 use std::sync::Arc;
 
@@ -49,6 +51,18 @@ pub fn all() -> Vec<ScalarUDF> {
                 on_arrays(args, |arrays| match arrays {
                     [dates] => month_start(dates),
                     _ => exec_err!("month_start takes a date"),
+                })
+            }),
+        ),
+        create_udf(
+            "year_month",
+            vec![DataType::Date32],
+            DataType::Utf8,
+            Volatility::Immutable,
+            Arc::new(|args: &[ColumnarValue]| {
+                on_arrays(args, |arrays| match arrays {
+                    [dates] => year_month(dates),
+                    _ => exec_err!("year_month takes a date"),
                 })
             }),
         ),
@@ -118,6 +132,41 @@ fn month_start(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
             .map_or(d, |first| first.num_days_from_ce() - EPOCH_FROM_CE)
     });
     Ok(Arc::new(firsts))
+}
+
+fn year_month(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let Some(dates) = dates.as_primitive_opt::<Date32Type>() else {
+        return exec_err!("year_month expects a date");
+    };
+    const EPOCH_FROM_CE: i32 = 719_163;
+    let mut texts = arrow::array::StringBuilder::with_capacity(dates.len(), dates.len() * 7);
+    // Dates come clustered: the text of the month the last date fell in, and its days.
+    let mut month: Option<(std::ops::Range<i32>, String)> = None;
+    for date in dates.iter() {
+        let Some(d) = date else {
+            texts.append_null();
+            continue;
+        };
+        match &month {
+            Some((days, text)) if days.contains(&d) => texts.append_value(text),
+            _ => {
+                let Some(day) = chrono::NaiveDate::from_num_days_from_ce_opt(d + EPOCH_FROM_CE)
+                else {
+                    return exec_err!("year_month: day {d} is out of range");
+                };
+                let first = day.with_day(1).unwrap_or(day);
+                let next = first
+                    .checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(day);
+                let text = format!("{:04}-{:02}", first.year(), first.month());
+                texts.append_value(&text);
+                let days = first.num_days_from_ce() - EPOCH_FROM_CE
+                    ..next.num_days_from_ce() - EPOCH_FROM_CE;
+                month = Some((days, text));
+            }
+        }
+    }
+    Ok(Arc::new(texts.finish()))
 }
 
 fn has_text_udf() -> ScalarUDF {
@@ -205,6 +254,32 @@ mod tests {
 
     fn days_of(array: &Arc<dyn Array>) -> Vec<Option<i32>> {
         array.as_primitive::<Date32Type>().iter().collect()
+    }
+
+    #[test]
+    fn year_month_names_the_month_across_year_ends() {
+        // 2025-12-31 is day 20453, 2026-01-01 day 20454; 1969-12-31 is day -1.
+        let texts = year_month(&dates(&[
+            Some(20_453),
+            Some(20_454),
+            None,
+            Some(20_453),
+            Some(-1),
+            Some(0),
+        ]))
+        .expect("dates");
+        let texts: Vec<Option<&str>> = texts.as_string::<i32>().iter().collect();
+        assert_eq!(
+            texts,
+            [
+                Some("2025-12"),
+                Some("2026-01"),
+                None,
+                Some("2025-12"),
+                Some("1969-12"),
+                Some("1970-01")
+            ]
+        );
     }
 
     #[test]

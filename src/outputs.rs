@@ -62,6 +62,33 @@ pub async fn write_frame(
     df: DataFrame,
     readers: Readers,
 ) -> Result<u64> {
+    copy_to(location.url_of(path), df, readers, None).await
+}
+
+/// Like [`write_frame`], but into the folder `dir`, a folder `<column>=<value>/` per value of
+/// `column`, which the files leave out.
+pub async fn write_frame_by(
+    location: &Location,
+    dir: &Path,
+    df: DataFrame,
+    readers: Readers,
+    column: &str,
+) -> Result<u64> {
+    copy_to(
+        format!("{}/", location.url_of(dir)),
+        df,
+        readers,
+        Some(column),
+    )
+    .await
+}
+
+async fn copy_to(
+    url: String,
+    df: DataFrame,
+    readers: Readers,
+    partition_column: Option<&str>,
+) -> Result<u64> {
     let mut options = TableParquetOptions::default();
     options.global.compression = Some(
         match readers {
@@ -77,12 +104,13 @@ pub async fn write_frame(
     }
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(options)));
     let (state, plan) = df.into_parts();
+    let single_file = partition_column.is_none().to_string();
     let copy = LogicalPlanBuilder::copy_to(
         plan,
-        location.url_of(path),
+        url.clone(),
         file_type,
-        HashMap::from([("single_file_output".to_string(), "true".to_string())]),
-        Vec::new(),
+        HashMap::from([("single_file_output".to_string(), single_file)]),
+        partition_column.iter().map(|c| c.to_string()).collect(),
     )?
     .build()?;
     let df = DataFrame::new(state, copy);
@@ -93,7 +121,7 @@ pub async fn write_frame(
         // What each operator of the query did (rows, time, spills): where a slow model spends.
         eprintln!(
             "{PROFILE_VAR}: {}\n{}",
-            location.url_of(path),
+            url,
             DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
         );
     }
@@ -130,6 +158,16 @@ pub async fn put(location: &Location, path: &Path, bytes: Vec<u8>) -> Result<()>
         .await
         .map_err(|e| Error::output(location.url_of(path), e))?;
     Ok(())
+}
+
+/// Copies one object within the location's store: a hard link on local disk, a server-side
+/// copy in a bucket.
+pub async fn copy(location: &Location, from: &Path, to: &Path) -> Result<()> {
+    location
+        .store()
+        .copy(from, to)
+        .await
+        .map_err(|e| Error::output(location.url_of(to), e))
 }
 
 /// Reads a small object, or None when it does not exist.

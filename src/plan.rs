@@ -106,9 +106,13 @@ pub async fn check_for(
 }
 
 /// Why a `unique_key:` model cannot be merged, if it cannot: a key column missing from its rows,
-/// or from the rows of the model its `replaces:` names.
+/// or from the rows of the model its `replaces:` names; or why a `partition_by:` model cannot
+/// be published by month.
 fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Option<String> {
-    if let Some(problem) = model.unique_key_problem(schema) {
+    if let Some(problem) = model
+        .unique_key_problem(schema)
+        .or_else(|| model.partition_problem(schema))
+    {
         return Some(format!("{}:1: {problem}", model.path.display()));
     }
     let replaces = model.replaces.as_ref()?;

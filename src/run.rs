@@ -325,6 +325,10 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         staging: &staging,
         work: &work.location,
         file_name: &file_name,
+        previous_tables: match &mode {
+            Mode::Incremental { since } => Some(output.path(&state::previous_tables(since))),
+            _ => None,
+        },
     };
     let models = execute::run_models(
         &ctx,

@@ -285,7 +285,7 @@ fn unusable(state: &State, discovered: &[InputFile], known_bad: &[SkippedFile]) 
 pub const PREVIOUS_SCHEMA: &str = "previous";
 
 /// The models some model reads as `previous.<name>`, and those merged into their previous
-/// table (`unique_key:`).
+/// table (`unique_key:`) or keeping its months (`partition_by:`).
 pub fn read_as_previous(project: &Project) -> BTreeSet<&str> {
     project
         .models
@@ -295,14 +295,14 @@ pub fn read_as_previous(project: &Project) -> BTreeSet<&str> {
             project
                 .models
                 .iter()
-                .filter(|m| !m.unique_key.is_empty())
+                .filter(|m| !m.unique_key.is_empty() || m.partition_by.is_some())
                 .map(|m| m.name.as_str()),
         )
         .collect()
 }
 
 /// Where the run that wrote the state published its tables, below its run folder.
-fn previous_tables(state: &State) -> String {
+pub fn previous_tables(state: &State) -> String {
     format!("{}/tables", state_run_dir(state))
 }
 

@@ -92,6 +92,14 @@ impl Project {
                     model.path.display()
                 ));
             }
+            if model.partition_by.is_some()
+                && (model.materialized != Materialized::Table || !model.unique_key.is_empty())
+            {
+                problems.push(format!(
+                    "{}:1: `partition_by:` publishes a table's rows in a file per month and replaces whole months, so the model must be `materialized: table`, without `unique_key:`",
+                    model.path.display()
+                ));
+            }
             if !model.unique_key.is_empty() && model.materialized != Materialized::Table {
                 problems.push(format!(
                     "{}:1: `unique_key:` merges a model's rows into the table the previous run published, so the model must be `materialized: table`",

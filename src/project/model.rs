@@ -48,6 +48,11 @@ pub struct Model {
     /// columns): every stored row of those keys is replaced, even by none. Without it, the keys
     /// of the model's new rows are.
     pub replaces: Option<String>,
+    /// `partition_by: month(<column>)`: the date column whose calendar month names the file
+    /// each row is published in. On an incremental run the model's rows replace the previous
+    /// table's files of the months they fall in, and the other months' files are kept: its SQL
+    /// computes every row of the months that changed (dbt's insert_overwrite).
+    pub partition_by: Option<String>,
     /// An incremental model that reads a `previous.` table, itself or upstream: each night it
     /// adds what changed, so it reads its inputs whole. Other incremental models read the rows
     /// of the night only. Set by the project, which knows the upstream models.
@@ -97,6 +102,7 @@ impl Model {
             materialized: header.materialized,
             unique_key: header.unique_key,
             replaces: header.replaces,
+            partition_by: header.partition_by,
             depends_on,
             previous,
             delta: false,
@@ -128,6 +134,23 @@ impl Model {
             "unique_key column `{key}` is not among the model's columns ({})",
             crate::inputs::column_list(schema)
         ))
+    }
+
+    /// Why the model's rows cannot be published by month, if they cannot: the `partition_by:`
+    /// column missing from `schema`, its rows', or not a date.
+    pub fn partition_problem(&self, schema: &arrow::datatypes::Schema) -> Option<String> {
+        let column = self.partition_by.as_ref()?;
+        match schema.field_with_name(column) {
+            Err(_) => Some(format!(
+                "partition_by column `{column}` is not among the model's columns ({})",
+                crate::inputs::column_list(schema)
+            )),
+            Ok(field) if *field.data_type() != arrow::datatypes::DataType::Date32 => Some(format!(
+                "partition_by: month({column}) needs a date, but `{column}` is {}; cast it with `cast({column} as date)`",
+                field.data_type()
+            )),
+            Ok(_) => None,
+        }
     }
 
     /// 1-based line and column of the first use of `table` in the SQL outside comments.
@@ -212,6 +235,7 @@ struct Header {
     materialized: Materialized,
     unique_key: Vec<String>,
     replaces: Option<String>,
+    partition_by: Option<String>,
     /// (line, severity, spec) of each `test:` line.
     tests: Vec<(usize, Severity, String)>,
 }
@@ -222,6 +246,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     let mut materialized = Materialized::Table;
     let mut unique_key = Vec::new();
     let mut replaces = None;
+    let mut partition_by = None;
     let mut tests = Vec::new();
     for (index, line) in sql.lines().enumerate() {
         let Some(text) = line.trim().strip_prefix("--") else {
@@ -267,6 +292,23 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
                 ));
             }
             replaces = Some(value);
+        } else if let Some(value) = text.strip_prefix("partition_by:") {
+            let column = value
+                .trim()
+                .strip_prefix("month(")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| is_identifier(c));
+            let Some(column) = column else {
+                return Err((
+                    index + 1,
+                    format!(
+                        "`partition_by:` takes `month(<date column>)`, not '{}'",
+                        value.trim()
+                    ),
+                ));
+            };
+            partition_by = Some(column);
         } else if let Some(value) = text.strip_prefix("materialized:") {
             materialized = match value.trim() {
                 "table" => Materialized::Table,
@@ -291,6 +333,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
         materialized,
         unique_key,
         replaces,
+        partition_by,
         tests,
     })
 }
@@ -341,6 +384,20 @@ mod tests {
             .err()
             .expect("a space is not a separator");
         assert_eq!(err.0, 2);
+    }
+
+    #[test]
+    fn header_gives_the_month_column_to_publish_by() {
+        let header = parse_header("-- days\n-- partition_by: month( Activity_Date )\nselect 1")
+            .expect("valid header");
+        assert_eq!(header.partition_by.as_deref(), Some("activity_date"));
+        for wrong in ["activity_date", "day(activity_date)", "month(a, b)"] {
+            let err = parse_header(&format!("-- x\n-- partition_by: {wrong}\nselect 1"))
+                .err()
+                .expect("only month(<column>) is understood");
+            assert_eq!(err.0, 2, "{wrong}");
+            assert!(err.1.contains("month(<date column>)"), "{}", err.1);
+        }
     }
 
     #[test]

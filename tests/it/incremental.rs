@@ -249,6 +249,84 @@ fn an_anonymous_id_that_moves_between_customers_moves_its_days_on_an_incremental
     );
 }
 
+/// The files of a published table, each as (month, the run id its name carries).
+fn month_files(p: &TestProject, run_date: &str, table: &str) -> Vec<(String, String)> {
+    let dir = p.run_dir(run_date).join("tables").join(table);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let name = entry.expect("a directory entry").file_name();
+            let name = name.to_string_lossy();
+            let (month, rest) = name.split_once('_').expect("<month>_part-<run>.parquet");
+            (month.to_string(), rest.to_string())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// int_customer_days is published a file per month. A night whose changes start this month
+/// writes this month's file and keeps the earlier months' files of the night before; a visitor
+/// identified tonight whose anonymous days go back across the year end has every month from
+/// that day's rewritten. Either way the tables equal a full refresh.
+#[test]
+fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_changed() {
+    let p = TestProject::new().events(&[
+        ev("d1", "2025-12-20 10:00", "anon-1", "page_view"),
+        ev("d2", "2025-12-31 23:59", "anon-2", "login").customer("c2"),
+        ev("d3", "2026-01-01 00:00", "anon-2", "purchase")
+            .customer("c2")
+            .revenue(5.0),
+        ev("d4", "2026-02-09 12:00", "anon-2", "page_view").customer("c2"),
+        // Night two: c2 again, and an event of the day before that arrived late.
+        ev("d5", "2026-02-10 09:00", "anon-2", "login").customer("c2"),
+        ev("d6", "2026-02-09 22:00", "anon-3", "login")
+            .customer("c3")
+            .arrives("2026-02-10"),
+        // Night three: anon-1, seen on 2025-12-20 only, signs up as c1.
+        ev("d7", "2026-02-11 08:00", "anon-1", "signup").customer("c1"),
+    ]);
+    p.run_ok("2026-02-09");
+    let night_one = month_files(&p, "2026-02-09", "int_customer_days");
+    let months: Vec<&str> = night_one.iter().map(|(m, _)| m.as_str()).collect();
+    // anon-1 has no customer yet, so December holds c2's 12-31 only.
+    assert_eq!(months, ["2025-12", "2026-01", "2026-02"]);
+
+    p.run_ok("2026-02-10");
+    assert_eq!(state_of(&p.output(), "2026-02-10").0, "incremental");
+    let night_two = month_files(&p, "2026-02-10", "int_customer_days");
+    assert_eq!(night_two[..2], night_one[..2], "December and January kept");
+    assert_ne!(night_two[2], night_one[2], "February written again");
+
+    p.run_ok("2026-02-11");
+    let night_three = month_files(&p, "2026-02-11", "int_customer_days");
+    for (before, now) in night_two.iter().zip(&night_three) {
+        assert_ne!(before, now, "every month from 2025-12-20 on is written again");
+    }
+    let mut days = p.table(
+        "2026-02-11",
+        "int_customer_days",
+        &["customer_id", "activity_date", "purchases"],
+    );
+    days.sort();
+    assert_eq!(
+        days,
+        [
+            "c1 | 2025-12-20 | 0",
+            "c1 | 2026-02-11 | 0",
+            "c2 | 2025-12-31 | 0",
+            "c2 | 2026-01-01 | 1",
+            "c2 | 2026-02-09 | 0",
+            "c2 | 2026-02-10 | 0",
+            "c3 | 2026-02-09 | 0",
+        ]
+    );
+    assert_eq!(
+        run_tables(&p.output(), "2026-02-11"),
+        from_scratch(&p, "2026-02-11")
+    );
+}
+
 /// A late event lands in the middle of a long history: the delta models recompute the
 /// customer's days only from a week and month boundary before it, seeded with the active day
 /// before that boundary, and must still equal a full refresh.
@@ -544,6 +622,36 @@ fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
     assert!(
         stderr.contains("my_merge.sql:1: `replaces: int_identities`")
             && stderr.contains("must be `materialized: table`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn publishing_by_month_is_checked_with_the_file() {
+    let p = TestProject::new().events(&three_nights()).shipped_queries_plus(&[
+        (
+            "my_intermediate",
+            "-- partition_by: month(activity_date)\n-- materialized: intermediate\nselect activity_date from int_customer_days\n",
+        ),
+        (
+            "my_text_month",
+            "-- partition_by: month(day)\nselect cast(activity_date as varchar) as day from int_customer_days\n",
+        ),
+    ]);
+    let out = p.run_binary("2026-03-01", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_intermediate.sql:1: `partition_by:`")
+            && stderr.contains("must be `materialized: table`"),
+        "{stderr}"
+    );
+    // Planned against the input schema once the project is sound: a month needs a date.
+    std::fs::remove_file(p.queries.join("my_intermediate.sql")).expect("remove the model");
+    let check = cxpipe(&["check", "--queries", &p.queries.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("my_text_month.sql:1: partition_by: month(day) needs a date, but `day` is Utf8"),
         "{stderr}"
     );
 }
