@@ -35,6 +35,8 @@ pub struct TestRun {
     pub status: TestStatus,
     pub failing_rows: Option<u64>,
     pub error: Option<String>,
+    /// How long the test's query took (shared with the test running beside it).
+    pub seconds: f64,
 }
 
 impl TestRun {
@@ -59,23 +61,24 @@ pub async fn run_tests<'a>(
     // results are reported in declaration order.
     let count = tests.len();
     let model_ok = &model_ok;
-    let outcomes: Vec<Option<Result<u64, String>>> = stream::iter(tests.iter().enumerate())
+    let outcomes: Vec<(Option<Result<u64, String>>, f64)> = stream::iter(tests.iter().enumerate())
         .map(|(index, test)| {
             let runs_now = test.models.iter().all(|m| model_ok(m));
             async move {
                 log.progress("tests", index, count, &test.name);
-                if runs_now {
-                    Some(failing_rows_of(ctx, &test.sql).await)
-                } else {
-                    None
-                }
+                let started = std::time::Instant::now();
+                let outcome = match runs_now {
+                    true => Some(failing_rows_of(ctx, &test.sql).await),
+                    false => None,
+                };
+                (outcome, started.elapsed().as_secs_f64())
             }
         })
         .buffered(CONCURRENT_TESTS)
         .collect()
         .await;
     let mut runs = Vec::new();
-    for (test, outcome) in tests.iter().zip(outcomes) {
+    for (test, (outcome, seconds)) in tests.iter().zip(outcomes) {
         let (status, failing_rows, error) = match outcome {
             Some(Ok(0)) => (TestStatus::Pass, Some(0), None),
             Some(Ok(n)) if test.severity == Severity::Warn => (TestStatus::Warn, Some(n), None),
@@ -95,6 +98,7 @@ pub async fn run_tests<'a>(
             status,
             failing_rows,
             error,
+            seconds,
         };
         let fields = [
             ("test", json!(run.name)),

@@ -301,7 +301,10 @@ fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_cha
     p.run_ok("2026-02-11");
     let night_three = month_files(&p, "2026-02-11", "int_customer_days");
     for (before, now) in night_two.iter().zip(&night_three) {
-        assert_ne!(before, now, "every month from 2025-12-20 on is written again");
+        assert_ne!(
+            before, now,
+            "every month from 2025-12-20 on is written again"
+        );
     }
     let mut days = p.table(
         "2026-02-11",
@@ -651,7 +654,9 @@ fn publishing_by_month_is_checked_with_the_file() {
     let check = cxpipe(&["check", "--queries", &p.queries.display().to_string()]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(
-        stderr.contains("my_text_month.sql:1: partition_by: month(day) needs a date, but `day` is Utf8"),
+        stderr.contains(
+            "my_text_month.sql:1: partition_by: month(day) needs a date, but `day` is Utf8"
+        ),
         "{stderr}"
     );
 }
