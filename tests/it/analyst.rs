@@ -74,6 +74,13 @@ fn a_new_model_is_checked_run_tested_and_written_with_the_shipped_ones() {
         .collect();
     assert_eq!(mine.len(), 2);
     assert!(mine.iter().all(|t| t["status"] == "pass"), "{mine:?}");
+    // Each test says how long its query took, to find the slow one.
+    assert!(
+        tests
+            .iter()
+            .all(|t| t["seconds"].as_f64().is_some_and(|s| s >= 0.0)),
+        "{tests:?}"
+    );
     let report =
         std::fs::read_to_string(p.run_dir("2026-03-02").join("report.html")).expect("report");
     assert!(
