@@ -81,6 +81,13 @@ pub fn parts(settings: &SessionSettings) -> (SessionConfig, RuntimeEnvBuilder) {
     }
     // Positions of SQL elements, so planning errors can point at file:line:col.
     config.options_mut().sql_parser.collect_spans = true;
+    // A join's build side up to 8 MB is collected once instead of both sides being
+    // repartitioned: touchpoints' anti-join against the first copies (1.2 MB) otherwise moves
+    // every wide row read between partitions.
+    config
+        .options_mut()
+        .optimizer
+        .hash_join_single_partition_threshold = 8 << 20;
     if let Some(partitions) = settings.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }

@@ -31,5 +31,5 @@ select v.event_id,
     v.arrival_date,
     v.source_file
 from stg_touchpoints as v
-left join stg_first_copies as f on f.event_id = v.event_id
-where v.is_valid and (f.event_id is null or v.arrival_order = f.first_order)
+left join stg_first_copies as f on f.event_key = id_hash(v.event_id)
+where v.is_valid and (f.event_key is null or v.arrival_order = f.first_order)
