@@ -50,13 +50,14 @@ moved as (
 
 moved_days as (
     -- The days an id that moved brings or takes: those of its events without a customer (an
-    -- event with one counts for that customer wherever the id belongs). An id without such
-    -- days changes no owner's days.
-    select a.anonymous_id, min(a.event_date) as since
-    from int_daily_activity as a
-    inner join moved as m on m.anonymous_id = a.anonymous_id
-    where a.customer_id is null
-    group by a.anonymous_id
+    -- event with one counts for that customer wherever the id belongs), from its first touch
+    -- without one (int_journey_parts: a sixteenth of int_daily_activity's rows). An id
+    -- without such events changes no owner's days.
+    select j.anonymous_id, cast(min(j.first_touch_at) as date) as since
+    from int_journey_parts as j
+    inner join moved as m on m.anonymous_id = j.anonymous_id
+    where j.customer_id is null
+    group by j.anonymous_id
 ),
 
 touched as (
