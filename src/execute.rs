@@ -576,3 +576,18 @@ fn first_line_chain(error: &crate::error::Error) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_month;
+
+    #[test]
+    fn month_files_are_told_from_others_by_their_prefix() {
+        for month in ["2026-11", "1999-01", "none"] {
+            assert!(is_month(month), "{month}");
+        }
+        for other in ["part-2026", "2026-1", "2026_11", "2026-11-01", "", "None"] {
+            assert!(!is_month(other), "{other}");
+        }
+    }
+}
