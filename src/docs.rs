@@ -26,6 +26,16 @@ struct ModelDoc {
     tests: Vec<(String, String)>,
 }
 
+/// The model's materialization, and how an incremental night keeps its previous table.
+fn how_kept(model: &crate::project::Model) -> String {
+    let materialized = format!("{:?}", model.materialized).to_lowercase();
+    match (&model.partition_by, model.unique_key.as_slice()) {
+        (Some(column), _) => format!("{materialized}, a file per month of {column}"),
+        (None, []) => materialized,
+        (None, key) => format!("{materialized}, merged by {}", key.join(", ")),
+    }
+}
+
 pub fn render(project: &Project, planned: &[Planned]) -> Result<String> {
     let schemas: BTreeMap<&str, &Planned> = planned.iter().map(|p| (p.name.as_str(), p)).collect();
     let models: Vec<ModelDoc> = project
@@ -39,7 +49,7 @@ pub fn render(project: &Project, planned: &[Planned]) -> Result<String> {
                 .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_default(),
             description: m.description.clone(),
-            materialized: format!("{:?}", m.materialized).to_lowercase(),
+            materialized: how_kept(m),
             depends_on: m.depends_on.clone(),
             used_by: project
                 .models

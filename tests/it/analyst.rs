@@ -435,6 +435,9 @@ fn docs_page_lists_every_model_and_an_edge_per_dependency() {
     }
     assert!(html.contains("one row per country with survey answers"));
     assert!(html.contains("nps_by_country: unique(country)"));
+    // How a night keeps each table: merged by key, or a file per month.
+    assert!(html.contains("int_customer_days.sql · table, a file per month of activity_date"));
+    assert!(html.contains("int_customer_months.sql · table, merged by customer_id"));
     assert!(
         html.contains("<td class=\"mono\">answers</td><td class=\"mono muted\">Int64</td>"),
         "columns and types"
