@@ -41,7 +41,8 @@ with cleaned as (
 select
     event_id,
     occurred_at,
-    cast(occurred_at as date) as event_date,
+    -- utc_date(t) is cast(t as date) for a UTC instant, without a zoned date-time per row.
+    utc_date(occurred_at) as event_date,
     anonymous_id,
     case
         when channel_raw in ('web', 'app', 'email', 'chat', 'phone', 'store', 'social', 'voice')

@@ -13,6 +13,9 @@
 //!   `month_start(d)`: the first of `d`'s month. On dates as day counts, where the interval and
 //!   `date_trunc` forms go through timestamps per row (and fail before 1677): the stickiness and
 //!   lifecycle counters run them on every active day.
+//! - `utc_date(t)`: the UTC calendar day of the instant `t`, `cast(t as date)` for a UTC
+//!   timestamp, as a division of its microseconds instead of building a zoned date-time per
+//!   row: the cleaning runs it on every event read.
 //! - `id_hash(s)`: a 126-bit hash of `s` (two seeded XXH64 lanes) as a `decimal(38, 0)`, null
 //!   for null. Grouping and joining ten million event ids by it costs a fraction of doing so by
 //!   the strings; two different ids sharing a hash among ten million is about as likely as
@@ -55,6 +58,22 @@ pub fn all() -> Vec<ScalarUDF> {
                 on_arrays(args, |arrays| match arrays {
                     [dates] => month_start(dates),
                     _ => exec_err!("month_start takes a date"),
+                })
+            }),
+        ),
+        create_udf(
+            "utc_date",
+            // Other timestamp types are cast to this one by the planner.
+            vec![DataType::Timestamp(
+                arrow::datatypes::TimeUnit::Microsecond,
+                Some("UTC".into()),
+            )],
+            DataType::Date32,
+            Volatility::Immutable,
+            Arc::new(|args: &[ColumnarValue]| {
+                on_arrays(args, |arrays| match arrays {
+                    [instants] => utc_date(instants),
+                    _ => exec_err!("utc_date takes a timestamp"),
                 })
             }),
         ),
@@ -184,6 +203,17 @@ fn year_month(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
         }
     }
     Ok(Arc::new(texts.finish()))
+}
+
+fn utc_date(instants: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let Some(instants) = instants.as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()
+    else {
+        return exec_err!("utc_date expects a timestamp, got {}", instants.data_type());
+    };
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    // i64 microseconds span ±292,000 years, whose day counts all fit in an i32.
+    let days: Date32Array = instants.unary(|t| t.div_euclid(MICROS_PER_DAY) as i32);
+    Ok(Arc::new(days))
 }
 
 fn id_hash(strings: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
@@ -366,6 +396,25 @@ mod tests {
 
     fn days_of(array: &Arc<dyn Array>) -> Vec<Option<i32>> {
         array.as_primitive::<Date32Type>().iter().collect()
+    }
+
+    #[test]
+    fn utc_date_is_the_day_of_the_instant_before_and_after_1970() {
+        // 2026-01-01T00:00:00Z is day 20454; a microsecond earlier is still 2025-12-31;
+        // 1969-12-31T23:59:59.999999Z is day -1.
+        let instants: Arc<dyn Array> = Arc::new(
+            arrow::array::TimestampMicrosecondArray::from(vec![
+                Some(20_454 * 86_400_000_000),
+                Some(20_454 * 86_400_000_000 - 1),
+                Some(-1),
+                None,
+            ])
+            .with_timezone("UTC"),
+        );
+        assert_eq!(
+            days_of(&utc_date(&instants).expect("timestamps")),
+            [Some(20_454), Some(20_453), Some(-1), None]
+        );
     }
 
     #[test]
