@@ -16,7 +16,7 @@
 with read_now as (
     select
         (select coalesce(sum(rows), 0) from input_files) as rows_read,
-        coalesce((select sum(copies) from stg_first_copies where event_key is null), 0)
+        coalesce((select sum(copies) from stg_first_copies where event_key = -1), 0)
             as dropped_invalid_now
 ),
 

@@ -28,7 +28,7 @@ with cleaned as (
         -- Files in arrival order, then rows in file order: which copy of an event came first.
         file_seq * 4294967296 + source_row as arrival_order,
         -- On the columns as read: has_text(x) is `nullif(trim(x), '') is not null` without
-        -- building the trimmed strings, and the filter on is_valid runs before the cleaning.
+        -- building the trimmed strings.
         has_text(event_id)
             and has_text(anonymous_id)
             and has_text(channel)

@@ -27,8 +27,10 @@ select v.event_id,
     v.arrival_date,
     v.source_file
 from stg_touchpoints as v
-where v.is_valid
-    and not exists (
-        select 1 from stg_first_copies as f
-        where f.event_key = id_hash(v.event_id) and f.first_order <> v.arrival_order
-    )
+-- Rows that are not valid meet stg_first_copies' row -1 and go too: one pass drops both, where
+-- a filter before the join would copy nearly every row read once more.
+where not exists (
+    select 1 from stg_first_copies as f
+    where f.event_key = case when v.is_valid then id_hash(v.event_id) else -1 end
+        and f.first_order <> v.arrival_order
+)
