@@ -34,9 +34,15 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf}
 
 /// The functions, ready to register with a session or a function registry.
 pub fn all() -> Vec<ScalarUDF> {
+    use arrow::datatypes::TimeUnit;
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     vec![
-        has_text_udf(),
-        trimmed_udf(),
+        // Other string types are cast to Utf8, other timestamps to UTC microseconds, by the
+        // planner.
+        unary_udf("has_text", DataType::Utf8, DataType::Boolean, |strings| {
+            Ok(Arc::new(has_text(strings)?))
+        }),
+        unary_udf("trimmed", DataType::Utf8, DataType::Utf8, trimmed),
         create_udf(
             "days_after",
             vec![DataType::Date32, DataType::Int64],
@@ -49,72 +55,41 @@ pub fn all() -> Vec<ScalarUDF> {
                 })
             }),
         ),
-        create_udf(
+        unary_udf(
             "month_start",
-            vec![DataType::Date32],
             DataType::Date32,
-            Volatility::Immutable,
-            Arc::new(|args: &[ColumnarValue]| {
-                on_arrays(args, |arrays| match arrays {
-                    [dates] => month_start(dates),
-                    _ => exec_err!("month_start takes a date"),
-                })
-            }),
-        ),
-        create_udf(
-            "utc_date",
-            // Other timestamp types are cast to this one by the planner.
-            vec![DataType::Timestamp(
-                arrow::datatypes::TimeUnit::Microsecond,
-                Some("UTC".into()),
-            )],
             DataType::Date32,
-            Volatility::Immutable,
-            Arc::new(|args: &[ColumnarValue]| {
-                on_arrays(args, |arrays| match arrays {
-                    [instants] => utc_date(instants),
-                    _ => exec_err!("utc_date takes a timestamp"),
-                })
-            }),
+            month_start,
         ),
-        create_udf(
+        unary_udf("week_start", DataType::Date32, DataType::Date32, week_start),
+        unary_udf("utc_date", utc, DataType::Date32, utc_date),
+        unary_udf(
             "id_hash",
-            // Other string types are cast to Utf8 by the planner.
-            vec![DataType::Utf8],
-            DataType::Decimal128(38, 0),
-            Volatility::Immutable,
-            Arc::new(|args: &[ColumnarValue]| {
-                on_arrays(args, |arrays| match arrays {
-                    [strings] => id_hash(strings),
-                    _ => exec_err!("id_hash takes a string"),
-                })
-            }),
-        ),
-        create_udf(
-            "year_month",
-            vec![DataType::Date32],
             DataType::Utf8,
-            Volatility::Immutable,
-            Arc::new(|args: &[ColumnarValue]| {
-                on_arrays(args, |arrays| match arrays {
-                    [dates] => year_month(dates),
-                    _ => exec_err!("year_month takes a date"),
-                })
-            }),
+            DataType::Decimal128(38, 0),
+            id_hash,
         ),
-        create_udf(
-            "week_start",
-            vec![DataType::Date32],
-            DataType::Date32,
-            Volatility::Immutable,
-            Arc::new(|args: &[ColumnarValue]| {
-                on_arrays(args, |arrays| match arrays {
-                    [dates] => week_start(dates),
-                    _ => exec_err!("week_start takes a date"),
-                })
-            }),
-        ),
+        unary_udf("year_month", DataType::Date32, DataType::Utf8, year_month),
     ]
+}
+
+/// A one-argument function's work on an array of its argument.
+type OnArray = fn(&Arc<dyn Array>) -> Result<Arc<dyn Array>>;
+
+/// A function of one argument of type `input`, computed by `f` on arrays (see [`on_arrays`]).
+fn unary_udf(name: &'static str, input: DataType, output: DataType, f: OnArray) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![input],
+        output,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            on_arrays(args, |arrays| match arrays {
+                [array] => f(array),
+                _ => exec_err!("{name} takes one argument"),
+            })
+        }),
+    )
 }
 
 /// Runs `f` on the arguments as arrays of one length; all-scalar arguments give a scalar.
@@ -311,22 +286,6 @@ fn xxh64(input: &[u8], seed: u64) -> u64 {
     hash ^ (hash >> 32)
 }
 
-fn has_text_udf() -> ScalarUDF {
-    create_udf(
-        "has_text",
-        // Other string types are cast to Utf8 by the planner.
-        vec![DataType::Utf8],
-        DataType::Boolean,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            on_arrays(args, |arrays| match arrays {
-                [strings] => Ok(Arc::new(has_text(strings)?) as Arc<dyn Array>),
-                _ => exec_err!("has_text takes one argument"),
-            })
-        }),
-    )
-}
-
 /// Null and blank alike are false, so a validity check needs no coalesce.
 fn has_text(array: &dyn Array) -> Result<BooleanArray> {
     let Some(strings) = array.as_string_opt::<i32>() else {
@@ -341,22 +300,6 @@ fn has_text(array: &dyn Array) -> Result<BooleanArray> {
                 .any(|&b| b != b' ')
     });
     Ok(BooleanArray::new(flags, None))
-}
-
-fn trimmed_udf() -> ScalarUDF {
-    create_udf(
-        "trimmed",
-        // Other string types are cast to Utf8 by the planner.
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            on_arrays(args, |arrays| match arrays {
-                [strings] => trimmed(strings),
-                _ => exec_err!("trimmed takes one argument"),
-            })
-        }),
-    )
 }
 
 /// `nullif(trim(s), '')`: the values without the spaces around them, blank ones null. Values
