@@ -339,7 +339,7 @@ async fn write_by_month(
     outputs::write_frame_by(places.work, &work_dir, df, Readers::Anyone, MONTH).await?;
 
     let table_dir = places.staging.path(&format!("tables/{}", model.name));
-    let mut written = HashSet::new();
+    // The months written tonight, and how many files each has.
     let mut files_of_month: HashMap<String, usize> = HashMap::new();
     for path in outputs::list(places.work, &work_dir).await? {
         let folder = path
@@ -361,7 +361,6 @@ async fn write_by_month(
             crate::error::Error::output(places.work.url_of(&path), "vanished after writing")
         })?;
         outputs::put(places.staging, &table_dir.clone().join(name), bytes).await?;
-        written.insert(month);
     }
 
     let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
@@ -379,7 +378,7 @@ async fn write_by_month(
                 ))
                 .into());
             }
-            if !written.contains(month) {
+            if !files_of_month.contains_key(month) {
                 outputs::copy(places.staging, &path, &table_dir.clone().join(name)).await?;
             }
         }
