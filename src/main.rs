@@ -3,6 +3,10 @@
 
 use clap::Parser;
 
+// See Cargo.toml: a lower peak and less time in the allocator than the system's.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cxpipe::cli::Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
