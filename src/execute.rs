@@ -357,10 +357,13 @@ async fn write_by_month(
             n => format!("{month}_{n}_{}", places.file_name),
         };
         *seen += 1;
-        let bytes = outputs::get(places.work, &path).await?.ok_or_else(|| {
-            crate::error::Error::output(places.work.url_of(&path), "vanished after writing")
-        })?;
-        outputs::put(places.staging, &table_dir.clone().join(name), bytes).await?;
+        outputs::transfer(
+            places.work,
+            &path,
+            places.staging,
+            &table_dir.clone().join(name),
+        )
+        .await?;
     }
 
     let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());

@@ -170,6 +170,27 @@ pub async fn copy(location: &Location, from: &Path, to: &Path) -> Result<()> {
         .map_err(|e| Error::output(location.url_of(to), e))
 }
 
+/// Copies one object from one location to another (the stores may differ), a chunk at a time:
+/// a month of a large table never has to fit in memory.
+pub async fn transfer(from: &Location, path: &Path, to: &Location, target: &Path) -> Result<()> {
+    use tokio::io::AsyncWrite;
+    let source = from
+        .store()
+        .get(path)
+        .await
+        .map_err(|e| Error::output(from.url_of(path), e))?;
+    let mut chunks = source.into_stream();
+    let mut writer = object_store::buffered::BufWriter::new(to.store().clone(), target.clone());
+    let failed = |e: &dyn std::fmt::Display| Error::output(to.url_of(target), e.to_string());
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Error::output(from.url_of(path), e))?;
+        writer.put(chunk).await.map_err(|e| failed(&e))?;
+    }
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut writer).poll_shutdown(cx))
+        .await
+        .map_err(|e| failed(&e))
+}
+
 /// Reads a small object, or None when it does not exist.
 pub async fn get(location: &Location, path: &Path) -> Result<Option<Vec<u8>>> {
     match location.store().get(path).await {
