@@ -101,6 +101,11 @@ async fn copy_to(
         // Min/max per page and row group cost a comparison per value (most of it on unique
         // strings such as event ids) and spare nothing when every reader reads the whole file.
         options.global.statistics_enabled = Some("none".to_string());
+        for column in near_unique_columns(df.schema().as_arrow()) {
+            options
+                .column_specific_options
+                .insert(column, plain_column_options());
+        }
     }
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(options)));
     let (state, plan) = df.into_parts();
@@ -139,6 +144,31 @@ pub enum Readers {
     Anyone,
     /// The run's intermediates and the state: later models and nights, which read every row.
     WholeFile,
+}
+
+/// The columns of a working file whose values hardly repeat: the ingest key (unique by
+/// definition) and timestamps (microsecond instants). A dictionary of such a column fills up and
+/// is thrown away, and LZ4 finds nothing to compress (the state's event ids: 176 of 208 MB), so
+/// they are written plain: on the benchmark a full run took about 1 CPU-s less in each of three
+/// alternating pairs, for a state 11% larger, and a night reads them no slower.
+fn near_unique_columns(schema: &arrow::datatypes::Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            f.name() == crate::state::INGEST_KEY
+                || matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(..))
+        })
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+fn plain_column_options() -> datafusion::config::ParquetColumnOptions {
+    datafusion::config::ParquetColumnOptions {
+        dictionary_enabled: Some(false),
+        compression: Some("uncompressed".to_string()),
+        ..Default::default()
+    }
 }
 
 /// Set, every query a run writes prints its executed plan with each operator's metrics.
