@@ -88,6 +88,10 @@ pub fn parts(settings: &SessionSettings) -> (SessionConfig, RuntimeEnvBuilder) {
         .options_mut()
         .optimizer
         .hash_join_single_partition_threshold = 8 << 20;
+    // Twice DataFusion's 8,192 rows per batch: a full run's ten million events pass through
+    // every operator in half as many steps (0.4-0.5 s less in four of five alternating pairs of
+    // full runs; a night and a 1 GiB-limited run unchanged).
+    config = config.with_batch_size(16 * 1024);
     if let Some(partitions) = settings.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }
