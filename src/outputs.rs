@@ -97,6 +97,11 @@ async fn copy_to(
         }
         .to_string(),
     );
+    // Row groups of 128 Ki rows instead of DataFusion's 1 Mi: the sink encodes a row group's
+    // columns in parallel, and smaller groups keep both cores encoding while the query runs (a
+    // full run 0.5-1.1 s faster in each of two alternating pairs against 1 Mi, 0.1-0.4 s
+    // against 256 Ki and 512 Ki; the night's scan of the stored ids is split more evenly too).
+    options.global.max_row_group_size = ROW_GROUP_ROWS;
     if readers == Readers::WholeFile {
         // Min/max per page and row group cost a comparison per value (most of it on unique
         // strings such as event ids) and spare nothing when every reader reads the whole file.
@@ -173,6 +178,9 @@ fn plain_column_options() -> datafusion::config::ParquetColumnOptions {
 
 /// Set, every query a run writes prints its executed plan with each operator's metrics.
 pub const PROFILE_VAR: &str = "CXPIPE_PROFILE";
+
+/// Rows per row group of every file a query writes (see [`copy_to`]).
+const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// zstd's fastest level for published tables: small, and quick to read back.
 const TABLE_COMPRESSION: &str = "zstd(1)";
