@@ -11,6 +11,7 @@ use futures::stream::FuturesUnordered;
 
 use datafusion::catalog::TableProvider;
 use datafusion::common::{JoinType, TableReference};
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
@@ -18,7 +19,7 @@ use serde_json::json;
 use crate::error::Result;
 use crate::log::Log;
 use crate::outputs::{self, Readers};
-use crate::project::{Materialized, Model, Project};
+use crate::project::{Materialized, Model, Project, data_tests};
 use crate::state::{INGEST_KEY, INGEST_MODEL, IngestTarget};
 use crate::storage::Location;
 
@@ -341,6 +342,7 @@ async fn write_by_month(
     let table_dir = places.staging.path(&format!("tables/{}", model.name));
     // The months written tonight, and how many files each has.
     let mut files_of_month: HashMap<String, usize> = HashMap::new();
+    let mut written = Vec::new();
     for path in outputs::list(places.work, &work_dir).await? {
         let folder = path
             .prefix_match(&work_dir)
@@ -357,14 +359,11 @@ async fn write_by_month(
             n => format!("{month}_{n}_{}", places.file_name),
         };
         *seen += 1;
-        outputs::transfer(
-            places.work,
-            &path,
-            places.staging,
-            &table_dir.clone().join(name),
-        )
-        .await?;
+        let published = table_dir.clone().join(name);
+        outputs::transfer(places.work, &path, places.staging, &published).await?;
+        written.push(places.staging.url_of(&published));
     }
+    let mut kept_months = false;
 
     let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
     if let Some(tables) = &places.previous_tables
@@ -383,6 +382,7 @@ async fn write_by_month(
             }
             if !files_of_month.contains_key(month) {
                 outputs::copy(places.staging, &path, &table_dir.clone().join(name)).await?;
+                kept_months = true;
             }
         }
     }
@@ -396,6 +396,24 @@ async fn write_by_month(
     let url = format!("{}/", places.staging.url_of(&table_dir));
     ctx.register_parquet(model.name.as_str(), url, ParquetReadOptions::default())
         .await?;
+    if kept_months {
+        // Tonight's months alone, for the tests that can check them apart from those kept.
+        let tonight: Arc<dyn TableProvider> = match written.is_empty() {
+            true => Arc::new(MemTable::try_new(
+                ctx.table(model.name.as_str())
+                    .await?
+                    .schema()
+                    .inner()
+                    .clone(),
+                vec![vec![]],
+            )?),
+            false => ctx
+                .read_parquet(written, ParquetReadOptions::default())
+                .await?
+                .into_view(),
+        };
+        ctx.register_table(data_tests::written_rows(&model.name), tonight)?;
+    }
     // The rows of the published table, tonight's months and those kept.
     let published = ctx.table(model.name.as_str()).await?.count().await?;
     Ok(Some(published as u64))

@@ -345,6 +345,27 @@ async fn previous_missing(
     Ok(None)
 }
 
+/// The data tests that passed in the run that wrote the state (none when its manifest cannot
+/// be read: every test then checks all its rows).
+pub async fn tests_passed(output: &Location, state: &State) -> BTreeSet<String> {
+    let path = output.path(&format!("{}/manifest.json", state_run_dir(state)));
+    let manifest = outputs::get(output, &path)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .filter(|m| m.get("run_id").and_then(|id| id.as_str()) == Some(state.run_id.as_str()));
+    let tests = manifest
+        .as_ref()
+        .and_then(|m| m.get("tests")?.as_array().cloned())
+        .unwrap_or_default();
+    tests
+        .iter()
+        .filter(|t| t.get("status").and_then(|s| s.as_str()) == Some("pass"))
+        .filter_map(|t| t.get("name")?.as_str().map(str::to_string))
+        .collect()
+}
+
 /// Registers `previous.<name>` for every model read so: on an incremental run, the tables the
 /// state's run published.
 pub async fn register_previous(

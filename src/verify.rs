@@ -37,6 +37,17 @@ pub struct TestRun {
     pub error: Option<String>,
     /// How long the test's query took (shared with the test running beside it).
     pub seconds: f64,
+    pub checked: Checked,
+}
+
+/// Which of its model's rows a test read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checked {
+    AllRows,
+    /// The months a `partition_by:` model wrote in this run: the months it kept from the
+    /// previous run passed this test there.
+    RowsWritten,
 }
 
 impl TestRun {
@@ -50,10 +61,13 @@ impl TestRun {
 /// How many tests' queries run at once.
 const CONCURRENT_TESTS: usize = 2;
 
+/// Runs the tests; `rows_written` says which may read only their model's rows written by this
+/// run (their [`DataTest::per_part`] query).
 pub async fn run_tests<'a>(
     ctx: &SessionContext,
     tests: impl Iterator<Item = &'a DataTest>,
     model_ok: impl Fn(&str) -> bool,
+    rows_written: impl Fn(&DataTest) -> bool,
     log: &Log,
 ) -> Vec<TestRun> {
     let tests: Vec<&DataTest> = tests.collect();
@@ -61,24 +75,32 @@ pub async fn run_tests<'a>(
     // results are reported in declaration order.
     let count = tests.len();
     let model_ok = &model_ok;
-    let outcomes: Vec<(Option<Result<u64, String>>, f64)> = stream::iter(tests.iter().enumerate())
-        .map(|(index, test)| {
-            let runs_now = test.models.iter().all(|m| model_ok(m));
-            async move {
-                log.progress("tests", index, count, &test.name);
-                let started = std::time::Instant::now();
-                let outcome = match runs_now {
-                    true => Some(failing_rows_of(ctx, &test.sql).await),
-                    false => None,
-                };
-                (outcome, started.elapsed().as_secs_f64())
-            }
+    let checked: Vec<(Checked, &str)> = tests
+        .iter()
+        .map(|test| match &test.per_part {
+            Some(part) if rows_written(test) => (Checked::RowsWritten, part.sql.as_str()),
+            _ => (Checked::AllRows, test.sql.as_str()),
         })
-        .buffered(CONCURRENT_TESTS)
-        .collect()
-        .await;
+        .collect();
+    let outcomes: Vec<(Option<Result<u64, String>>, f64)> =
+        stream::iter(tests.iter().zip(&checked).enumerate())
+            .map(|(index, (test, (_, sql)))| {
+                let runs_now = test.models.iter().all(|m| model_ok(m));
+                async move {
+                    log.progress("tests", index, count, &test.name);
+                    let started = std::time::Instant::now();
+                    let outcome = match runs_now {
+                        true => Some(failing_rows_of(ctx, sql).await),
+                        false => None,
+                    };
+                    (outcome, started.elapsed().as_secs_f64())
+                }
+            })
+            .buffered(CONCURRENT_TESTS)
+            .collect()
+            .await;
     let mut runs = Vec::new();
-    for (test, (outcome, seconds)) in tests.iter().zip(outcomes) {
+    for ((test, (checked, _)), (outcome, seconds)) in tests.iter().zip(checked).zip(outcomes) {
         let (status, failing_rows, error) = match outcome {
             Some(Ok(0)) => (TestStatus::Pass, Some(0), None),
             Some(Ok(n)) if test.severity == Severity::Warn => (TestStatus::Warn, Some(n), None),
@@ -99,6 +121,7 @@ pub async fn run_tests<'a>(
             failing_rows,
             error,
             seconds,
+            checked,
         };
         let fields = [
             ("test", json!(run.name)),

@@ -28,6 +28,33 @@ pub struct DataTest {
     pub declared_at: String,
     /// A query returning one row, one column: the number of failing rows.
     pub sql: String,
+    /// For a test whose failing rows are found within groups of rows (each row alone, or the
+    /// rows sharing some columns' values), the same test over the model's rows written by this
+    /// run alone: a `partition_by:` model keeps the months before its earliest change, which
+    /// passed the test when they were written.
+    pub per_part: Option<PerPart>,
+}
+
+/// A test over [`written_rows`] of its model instead of all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerPart {
+    /// The columns whose values a failure spans (empty: each row is checked alone). The
+    /// narrower check holds for the whole table when the partition column is among them.
+    pub grouped_by: Vec<String>,
+    pub sql: String,
+}
+
+impl PerPart {
+    /// Whether rows in different partitions by `column` cannot fail this test together.
+    pub fn apart_by(&self, column: &str) -> bool {
+        self.grouped_by.is_empty() || self.grouped_by.iter().any(|c| c == column)
+    }
+}
+
+/// The name under which a run registers the rows a `partition_by:` model wrote tonight, when it
+/// kept months of the previous run's table.
+pub fn written_rows(model: &str) -> String {
+    format!("__cxpipe_written_{model}")
 }
 
 /// Parses the text after `test:` in a model header into a test of `model`.
@@ -38,7 +65,28 @@ pub fn generic(
     declared_at: String,
 ) -> Result<DataTest, String> {
     let spec = spec.trim();
-    let table = quote_ident(model);
+    let (sql, grouped_by) = compile(spec, &quote_ident(model))?;
+    let per_part = match grouped_by {
+        Some(grouped_by) => Some(PerPart {
+            grouped_by,
+            sql: compile(spec, &quote_ident(&written_rows(model)))?.0,
+        }),
+        None => None,
+    };
+    Ok(DataTest {
+        name: format!("{model}: {spec}"),
+        models: vec![model.to_string()],
+        severity,
+        declared_at,
+        sql,
+        per_part,
+    })
+}
+
+/// A generic test's query over `table`, and the columns a failure spans: none for a check of
+/// each row, the key of `unique`, and no grouping at all (`None`) for `row_count`.
+fn compile(spec: &str, table: &str) -> Result<(String, Option<Vec<String>>), String> {
+    let mut grouped_by = Some(Vec::new());
     let sql = if let Some(rest) = spec.strip_prefix("row_count") {
         let rest = rest.trim();
         let (op, number) = ["<=", ">=", "<>", "!=", "=", "<", ">"]
@@ -50,6 +98,7 @@ pub fn generic(
         let number: u64 = number.parse().map_err(|_| {
             format!("`{spec}`: row_count compares with a whole number, not '{number}'")
         })?;
+        grouped_by = None;
         format!("select case when count(*) {op} {number} then 0 else 1 end from {table}")
     } else {
         let (kind, args) = spec
@@ -66,6 +115,7 @@ pub fn generic(
         match kind.trim() {
             "not_null" => format!("select count(*) from {table} where {} is null", column(0)?),
             "unique" => {
+                grouped_by = Some(args.iter().map(|a| a.trim().to_string()).collect());
                 let columns = (0..args.len())
                     .map(column)
                     .collect::<Result<Vec<_>, _>>()?
@@ -106,13 +156,7 @@ pub fn generic(
             }
         }
     };
-    Ok(DataTest {
-        name: format!("{model}: {spec}"),
-        models: vec![model.to_string()],
-        severity,
-        declared_at,
-        sql,
-    })
+    Ok((sql, grouped_by))
 }
 
 /// A singular test: a file whose query selects offending rows.
@@ -153,6 +197,7 @@ pub fn singular(path: &Path, sql: &str, models: Vec<String>) -> Result<DataTest,
         severity,
         declared_at: path.display().to_string(),
         sql: format!("select count(*) from (\n{body}\n) as offending"),
+        per_part: None,
     })
 }
 
@@ -240,6 +285,31 @@ mod tests {
             sql("row_count > 0"),
             "select case when count(*) > 0 then 0 else 1 end from m"
         );
+    }
+
+    #[test]
+    fn tests_whose_failures_lie_within_a_month_can_check_months_apart() {
+        let per_part = |spec: &str| {
+            generic("m", spec, Severity::Error, String::new())
+                .expect("valid test")
+                .per_part
+        };
+        let unique = per_part("unique(customer_id, day)").expect("grouped by its key");
+        assert!(unique.apart_by("day") && !unique.apart_by("customer_id2"));
+        assert!(
+            unique
+                .sql
+                .contains("from __cxpipe_written_m group by customer_id, day")
+        );
+        assert!(
+            !per_part("unique(customer_id)")
+                .expect("a key")
+                .apart_by("day")
+        );
+        for each_row in ["not_null(a)", "range(a, 0, 1)", "expression(a < b)"] {
+            assert!(per_part(each_row).expect("row by row").apart_by("day"));
+        }
+        assert!(per_part("row_count > 0").is_none(), "counts every row");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! only the files that arrived since, and its tables equal a from-scratch run's; whenever the
 //! state cannot be trusted the run is a full refresh and says why.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::support::*;
@@ -327,6 +328,92 @@ fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_cha
     assert_eq!(
         run_tables(&p.output(), "2026-02-11"),
         from_scratch(&p, "2026-02-11")
+    );
+}
+
+/// How each data test of a run ended and which rows it read: name -> (status, failing rows,
+/// checked).
+fn tests_of(p: &TestProject, run_date: &str) -> BTreeMap<String, (String, u64, String)> {
+    let manifest = manifest(&p.output(), run_date);
+    let tests = manifest["tests"]
+        .as_array()
+        .expect("the manifest lists its tests");
+    tests
+        .iter()
+        .map(|t| {
+            let text = |key: &str| t[key].as_str().unwrap_or_default().to_string();
+            let failing = t["failing_rows"].as_u64().unwrap_or_default();
+            (text("name"), (text("status"), failing, text("checked")))
+        })
+        .collect()
+}
+
+/// A night that keeps earlier months of a `partition_by:` table checks a test on tonight's
+/// months alone when that is the same as checking them all: the test passed in the run that
+/// wrote the kept months, and a failure cannot span months (each row alone, or a unique key
+/// that holds the partition column). Otherwise it reads every row, so a failure in a kept
+/// month is still reported. (`my_days` computes the months from the earliest change on, as
+/// `int_customer_days` does; a model computing every month writes them all and keeps none.)
+#[test]
+fn tests_of_a_table_published_by_month_check_the_months_written_when_the_rest_passed() {
+    let p = TestProject::new()
+        .events(&[
+            ev("m1", "2025-12-31 10:00", "anon-1", "login").customer("c1"),
+            ev("m2", "2026-01-15 10:00", "anon-1", "login").customer("c1"),
+            ev("m3", "2026-02-09 10:00", "anon-1", "login").customer("c1"),
+            ev("m4", "2026-02-10 10:00", "anon-2", "login").customer("c2"),
+        ])
+        .shipped_queries_plus(&[(
+            "my_days",
+            "-- partition_by: month(activity_date)\n\
+             -- test: unique(customer_id, activity_date)\n\
+             -- test(warn): unique(customer_id)\n\
+             -- test(warn): not_null(events_this_year)\n\
+             -- test: row_count > 0\n\
+             select customer_id, activity_date,\n\
+                 case when activity_date >= date '2026-01-01' then events end as events_this_year\n\
+             from int_customer_days\n\
+             where activity_date >= (select month_start(min(since)) from int_touched_customers)\n",
+        )]);
+    p.run_ok("2026-02-09");
+    let full = tests_of(&p, "2026-02-09");
+    assert!(
+        full.values().all(|(_, _, checked)| checked == "all_rows"),
+        "{full:?}"
+    );
+    assert_eq!(
+        full["my_days: not_null(events_this_year)"].1, 1,
+        "December's row"
+    );
+
+    p.run_ok("2026-02-10");
+    let night = tests_of(&p, "2026-02-10");
+    let seen = |name: &str| {
+        let (status, failing, checked) = &night[name];
+        (status.as_str(), *failing, checked.as_str())
+    };
+    assert_eq!(
+        seen("my_days: unique(customer_id, activity_date)"),
+        ("pass", 0, "rows_written")
+    );
+    assert_eq!(
+        seen("int_customer_days: unique(customer_id, activity_date)"),
+        ("pass", 0, "rows_written")
+    );
+    // c1's days in three months are one failure: only the whole table shows it.
+    assert_eq!(
+        seen("my_days: unique(customer_id)"),
+        ("warn", 1, "all_rows")
+    );
+    // It failed last night, in December, which tonight keeps.
+    assert_eq!(
+        seen("my_days: not_null(events_this_year)"),
+        ("warn", 1, "all_rows")
+    );
+    assert_eq!(seen("my_days: row_count > 0"), ("pass", 0, "all_rows"));
+    assert_eq!(
+        run_tables(&p.output(), "2026-02-10"),
+        from_scratch(&p, "2026-02-10")
     );
 }
 
