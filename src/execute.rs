@@ -9,6 +9,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
+use arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::{JoinType, TableReference};
 use datafusion::datasource::MemTable;
@@ -463,6 +464,17 @@ async fn run_ingest(
     planning: &Planning,
 ) -> Result<(u64, Arc<dyn TableProvider>)> {
     let mut df = planning.plan(ctx, &model.sql).await?;
+    // Readers see every column of the model; the parts hold those read (the others read null).
+    let columns: Schema = nullable_unless(df.schema().as_arrow(), target.stored_columns.as_deref());
+    if let Some(kept) = &target.stored_columns {
+        let kept: Vec<&str> = columns
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .filter(|name| kept.iter().any(|k| k == name))
+            .collect();
+        df = df.select_columns(&kept)?;
+    }
     let stored = target.stored(&model.name);
     if !stored.is_empty() {
         let stored_keys = ctx
@@ -477,15 +489,27 @@ async fn run_ingest(
             None,
         )?;
     }
-    let rows = write_part(ctx, model, df, target).await?;
+    let read_as = ParquetReadOptions::default().schema(&columns);
+    let rows = write_part(ctx, model, df, target, read_as.clone()).await?;
     let new_rows = ctx
-        .read_parquet(
-            target.output.url_of(&target.part(&model.name)),
-            ParquetReadOptions::default(),
-        )
+        .read_parquet(target.output.url_of(&target.part(&model.name)), read_as)
         .await?
         .into_view();
     Ok((rows, new_rows))
+}
+
+/// `schema` with the columns not among `stored` (when some are not) made nullable: read from
+/// parts that lack them, they are null.
+fn nullable_unless(schema: &Schema, stored: Option<&[String]>) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let kept = stored.is_none_or(|s| s.iter().any(|k| k == f.name()));
+            f.as_ref().clone().with_nullable(f.is_nullable() || !kept)
+        })
+        .collect();
+    Schema::new(fields)
 }
 
 /// An incremental model over the events that arrived in this run (`new_rows` stands in for the
@@ -519,7 +543,10 @@ async fn run_incremental(
         }
         None => planning.plan(ctx, &model.sql).await?,
     };
-    Ok(Some(write_part(ctx, model, planned, target).await?))
+    let read_as = ParquetReadOptions::default();
+    Ok(Some(
+        write_part(ctx, model, planned, target, read_as).await?,
+    ))
 }
 
 /// Models are planned one at a time: while an incremental model is planned, the ingest model's
@@ -566,6 +593,7 @@ async fn write_part(
     model: &Model,
     df: DataFrame,
     target: &IngestTarget,
+    read_as: ParquetReadOptions<'_>,
 ) -> Result<u64> {
     let part = target.part(&model.name);
     let rows = outputs::write_frame(&target.output, &part, df, Readers::WholeFile).await?;
@@ -573,6 +601,7 @@ async fn write_part(
     if target.compacts(&model.name) {
         // Many nights' parts become one, so reads do not open a file per night forever.
         let compacted = target.compacted_part(&model.name);
+        // As stored: the parts' own columns.
         let earlier = ctx
             .read_parquet(stored.clone(), ParquetReadOptions::default())
             .await?;
@@ -580,9 +609,7 @@ async fn write_part(
     }
     let mut parts = stored;
     parts.push(target.output.url_of(&part));
-    let all = ctx
-        .read_parquet(parts, ParquetReadOptions::default())
-        .await?;
+    let all = ctx.read_parquet(parts, read_as).await?;
     ctx.register_table(model.name.as_str(), all.into_view())?;
     Ok(rows)
 }

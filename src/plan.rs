@@ -3,6 +3,7 @@
 //! offending SQL line, a caret, and a hint (a did-you-mean for unknown columns). The schemas it
 //! finds are what `cxpipe docs` shows.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -103,6 +104,76 @@ pub async fn check_for(
     } else {
         Err(Error::Project(problems))
     }
+}
+
+/// The columns of `table` that some model or data test reads (views count through their
+/// readers: a view nobody reads reads nothing), from each query's optimised plan over empty
+/// tables of the input schema. `None` when a query cannot be planned: the run then reports it,
+/// and keeps every column meanwhile.
+pub async fn columns_read(
+    project: &Project,
+    run_date: NaiveDate,
+    table: &str,
+) -> Option<BTreeSet<String>> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::logical_expr::LogicalPlan;
+
+    let ctx = planning_context(run_date, false).ok()?;
+    ctx.register_table(
+        inputs::RAW_TABLE,
+        Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]]).ok()?),
+    )
+    .ok()?;
+    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&[]).ok()?)
+        .ok()?;
+    let read_as_previous = crate::state::read_as_previous(project);
+    let mut read = BTreeSet::new();
+    let mut collect = |plan: &LogicalPlan| -> Option<()> {
+        let optimized = ctx.state().optimize(plan).ok()?;
+        optimized
+            .apply_with_subqueries(|node| {
+                if let LogicalPlan::TableScan(scan) = node
+                    && scan.table_name.table() == table
+                    && scan.table_name.schema().is_none()
+                {
+                    let schema = scan.source.schema();
+                    let all: Vec<usize> = (0..schema.fields().len()).collect();
+                    for index in scan.projection.as_ref().unwrap_or(&all) {
+                        read.insert(schema.field(*index).name().clone());
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+            .ok()?;
+        Some(())
+    };
+    for model in &project.models {
+        let df = ctx.sql(&model.sql).await.ok()?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        match model.materialized {
+            Materialized::View => {
+                ctx.register_table(model.name.as_str(), df.into_view())
+                    .ok()?;
+            }
+            _ => {
+                if model.name != table {
+                    collect(df.logical_plan())?;
+                }
+                let empty = MemTable::try_new(schema, vec![vec![]]).ok()?;
+                ctx.register_table(model.name.as_str(), Arc::new(empty))
+                    .ok()?;
+            }
+        }
+        if read_as_previous.contains(model.name.as_str()) {
+            crate::state::register_empty_previous(&ctx, &model.name)
+                .await
+                .ok()?;
+        }
+    }
+    for test in project.tests() {
+        collect(ctx.sql(&test.sql).await.ok()?.logical_plan())?;
+    }
+    Some(read)
 }
 
 /// Why a `unique_key:` model cannot be merged, if it cannot: a key column missing from its rows,

@@ -211,6 +211,12 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     outputs::delete_all(output, &output.path(SHARED_WORK)).await?;
 
     let mut discovery = inputs::discover(input, run_date).await?;
+    // What the models and tests read of the ingest model decides what the state keeps of it.
+    let columns_read = match selected {
+        Some(_) => None,
+        None => crate::plan::columns_read(project, run_date, state::INGEST_MODEL).await,
+    };
+    lap("plan_columns", &mut timings);
     let planning = state::Planning {
         output,
         input,
@@ -219,6 +225,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         full_refresh: config.full_refresh,
         selecting: selected.is_some(),
         skipping_bad_files: config.on_bad_file == BadFilePolicy::Skip,
+        columns_read: columns_read.as_ref(),
     };
     let state::Plan {
         mode,
@@ -320,7 +327,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let work = WorkDir::create(run_id, &config.engine, output)?;
     let ingest = mode
         .keeps_state()
-        .then(|| IngestTarget::new(output, project, &mode, run_id));
+        .then(|| IngestTarget::new(output, project, &mode, run_id, columns_read.as_ref()));
     let places = execute::Places {
         staging: &staging,
         work: &work.location,
@@ -601,6 +608,7 @@ async fn keep_state(
             read,
             ingested,
             skipped,
+            stored_columns: target.stored_columns.clone(),
         })
         .await
         .map_err(|e| e.to_string()),

@@ -2,7 +2,8 @@
 //! run reads only the files that arrived since, instead of a year of raw touchpoints.
 //!
 //! The state holds the ingest model's rows (`touchpoints`: valid events, each counted once) as
-//! parquet parts, the list of input files they came from, and the input counters `data_quality`
+//! parquet parts, of its columns those some model or data test reads (plus the key; a run
+//! whose models read one the state left out is a full refresh), the list of input files they came from, and the input counters `data_quality`
 //! needs (`earlier_inputs`). A run for R uses it when it was written by a run for an earlier day,
 //! from the same input, by the same ingest SQL, and every file it lists is still there unchanged;
 //! the files that are new all arrived after the state's day. Then only the new files are read,
@@ -72,6 +73,10 @@ pub struct State {
     /// Files left out under `--on-bad-file skip`: not read again while they stay as they are.
     #[serde(default)]
     pub skipped: Vec<SkippedFile>,
+    /// The ingest model's columns its parts hold: those some model or test reads (`None`:
+    /// every column).
+    #[serde(default)]
+    pub stored_columns: Option<Vec<String>>,
 }
 
 /// A bad file a run left out, and why.
@@ -149,6 +154,8 @@ pub struct Planning<'a> {
     pub selecting: bool,
     /// `--on-bad-file skip`: files the state remembers as bad stay left out.
     pub skipping_bad_files: bool,
+    /// The ingest model's columns this run's models and tests read (`None`: unknown, all).
+    pub columns_read: Option<&'a BTreeSet<String>>,
 }
 
 /// What a run reads, and the bad files it leaves out without reading because the state
@@ -215,6 +222,8 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
             &format!("the SQL of {INGEST_MODEL} or {COUNTERS_MODEL} (or what they read) changed"),
             true,
         )
+    } else if let Some(problem) = not_stored(&state, p.columns_read) {
+        full(&problem, true)
     } else if let Some(problem) = unusable(&state, &discovered, &known_bad) {
         full(&problem, true)
     } else if let Some(problem) = previous_missing(p.output, p.project, &state).await? {
@@ -241,6 +250,28 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
             }
         }
         Mode::Full { .. } => everything(mode),
+    })
+}
+
+/// Why the stored rows lack what this run's models and tests read, if they do: a column of the
+/// ingest model the state does not keep.
+fn not_stored(state: &State, read: Option<&BTreeSet<String>>) -> Option<String> {
+    let stored = state.stored_columns.as_ref()?;
+    let Some(read) = read else {
+        return Some(format!(
+            "the state keeps some of {INGEST_MODEL}' columns, and what the models read of it is unknown"
+        ));
+    };
+    let missing: Vec<String> = read
+        .iter()
+        .filter(|c| !stored.contains(c))
+        .map(|c| format!("{INGEST_MODEL}.{c}"))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "a model or test now reads {}, which the state does not keep",
+            missing.join(", ")
+        )
     })
 }
 
@@ -462,10 +493,18 @@ pub struct IngestTarget {
     run_id: String,
     /// The kept models, and the URLs of the parts earlier runs stored (incremental runs only).
     stored: BTreeMap<String, Vec<String>>,
+    /// The ingest model's columns its parts hold (`None`: all).
+    pub stored_columns: Option<Vec<String>>,
 }
 
 impl IngestTarget {
-    pub fn new(output: &Location, project: &Project, mode: &Mode, run_id: &str) -> IngestTarget {
+    pub fn new(
+        output: &Location,
+        project: &Project,
+        mode: &Mode,
+        run_id: &str,
+        columns_read: Option<&BTreeSet<String>>,
+    ) -> IngestTarget {
         let stored = kept_models(project)
             .into_iter()
             .map(|name| {
@@ -482,10 +521,24 @@ impl IngestTarget {
                 (name.to_string(), parts)
             })
             .collect();
+        // Only what is read is stored: unread columns (a raw JSON `properties`, the source
+        // file's path) cost a full run more to write than anything reads back. The ingest key
+        // is always kept, for the nights that check new rows against it.
+        let stored_columns = match mode {
+            Mode::Incremental { since } => since.stored_columns.clone(),
+            Mode::Full { .. } => columns_read.map(|read| {
+                let mut columns: Vec<String> = read.iter().cloned().collect();
+                if !read.contains(INGEST_KEY) {
+                    columns.push(INGEST_KEY.to_string());
+                }
+                columns
+            }),
+        };
         IngestTarget {
             output: output.clone(),
             run_id: run_id.to_string(),
             stored,
+            stored_columns,
         }
     }
 
@@ -621,6 +674,7 @@ pub struct Commit<'a> {
     pub ingested: Ingested,
     /// Bad files left out: remembered ones still there, and this run's.
     pub skipped: Vec<SkippedFile>,
+    pub stored_columns: Option<Vec<String>>,
 }
 
 /// Writes `state.json` listing the earlier parts (incremental) and this run's part, then deletes
@@ -653,6 +707,7 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
         parts,
         ingested: c.ingested,
         skipped: c.skipped,
+        stored_columns: c.stored_columns,
     };
     let path = c.output.path(STATE_FILE);
     let bytes =

@@ -586,6 +586,74 @@ fn changing_the_ingest_sql_means_a_full_refresh() {
     assert_eq!(p.table("2026-03-03", "my_counts", &["n"]), ["5"]);
 }
 
+/// The columns of `touchpoints` the state keeps.
+fn stored_columns(p: &TestProject) -> Vec<String> {
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.output().join("state/state.json")).expect("state.json"),
+    )
+    .expect("json");
+    state["stored_columns"]
+        .as_array()
+        .expect("stored_columns")
+        .iter()
+        .filter_map(|c| c.as_str().map(String::from))
+        .collect()
+}
+
+/// The state keeps the columns of `touchpoints` that some model or test reads. A model that
+/// starts reading one it left out means a full refresh that names the column, and from then on
+/// the state keeps it too.
+#[test]
+fn the_state_keeps_the_columns_read_and_reading_another_means_a_full_refresh() {
+    let events: Vec<Event> = three_nights()
+        .into_iter()
+        .map(|e| match e.anonymous_id.as_deref() {
+            Some("anon-1") => e.country("DE"),
+            _ if e.event_id.as_deref() == Some("b3") => e,
+            _ => e.country("FR"),
+        })
+        .collect();
+    let p = TestProject::new().events(&events).shipped_queries_plus(&[]);
+    p.run_ok("2026-03-01").run_ok("2026-03-02");
+    assert_eq!(state_of(&p.output(), "2026-03-02").0, "incremental");
+    let stored = stored_columns(&p);
+    assert!(stored.iter().any(|c| c == "event_id"), "{stored:?}");
+    assert!(stored.iter().any(|c| c == "occurred_at"), "{stored:?}");
+    // The shipped models read neither the country nor the raw properties (int_events, a view
+    // that shows the country, is read by none of them).
+    for unread in ["country", "properties", "source_file"] {
+        assert!(!stored.iter().any(|c| c == unread), "{unread}: {stored:?}");
+    }
+
+    std::fs::write(
+        p.queries.join("my_countries.sql"),
+        "select coalesce(country, 'unknown') as country, count(*) as events\nfrom int_events\ngroup by 1\n",
+    )
+    .expect("write");
+    p.run_ok("2026-03-03");
+    let (mode, reason, _, kept) = state_of(&p.output(), "2026-03-03");
+    assert_eq!(mode, "full");
+    assert!(kept);
+    assert!(reason.contains("touchpoints.country"), "{reason}");
+    assert!(stored_columns(&p).iter().any(|c| c == "country"));
+    // By hand: a1 and a2 from Germany, b1 (once) and b2 from France, b3 without a country.
+    let countries = |day: &str| {
+        let mut rows = p.table(day, "my_countries", &["country", "events"]);
+        rows.sort();
+        rows
+    };
+    assert_eq!(countries("2026-03-03"), ["DE | 2", "FR | 2", "unknown | 1"]);
+
+    // The night after continues from the state, which now holds the countries.
+    p.run_ok("2026-03-04");
+    assert_eq!(state_of(&p.output(), "2026-03-04").0, "incremental");
+    assert_eq!(countries("2026-03-04"), ["DE | 2", "FR | 2", "unknown | 1"]);
+    assert_eq!(
+        run_tables(&p.output(), "2026-03-04"),
+        from_scratch(&p, "2026-03-04")
+    );
+}
+
 #[test]
 fn an_incremental_model_that_reads_more_than_touchpoints_is_a_project_error() {
     let p = TestProject::new()
