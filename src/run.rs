@@ -211,12 +211,6 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     outputs::delete_all(output, &output.path(SHARED_WORK)).await?;
 
     let mut discovery = inputs::discover(input, run_date).await?;
-    // What the models and tests read of the ingest model decides what the state keeps of it.
-    let columns_read = match selected {
-        Some(_) => None,
-        None => crate::plan::columns_read(project, run_date, state::INGEST_MODEL).await,
-    };
-    lap("plan_columns", &mut timings);
     let planning = state::Planning {
         output,
         input,
@@ -225,12 +219,12 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         full_refresh: config.full_refresh,
         selecting: selected.is_some(),
         skipping_bad_files: config.on_bad_file == BadFilePolicy::Skip,
-        columns_read: columns_read.as_ref(),
     };
     let state::Plan {
         mode,
         to_read,
         known_bad,
+        stored_columns,
     } = state::plan(&planning, std::mem::take(&mut discovery.files)).await?;
     discovery.files = to_read;
     match &mode {
@@ -327,7 +321,7 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
     let work = WorkDir::create(run_id, &config.engine, output)?;
     let ingest = mode
         .keeps_state()
-        .then(|| IngestTarget::new(output, project, &mode, run_id, columns_read.as_ref()));
+        .then(|| IngestTarget::new(output, project, &mode, run_id, stored_columns));
     let places = execute::Places {
         staging: &staging,
         work: &work.location,

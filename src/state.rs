@@ -77,6 +77,10 @@ pub struct State {
     /// every column).
     #[serde(default)]
     pub stored_columns: Option<Vec<String>>,
+    /// `reads_fingerprint` of the queries known to read no other columns: while they stay as
+    /// they are, a night need not plan them again to find out.
+    #[serde(default)]
+    pub reads: Option<String>,
 }
 
 /// A bad file a run left out, and why.
@@ -154,8 +158,6 @@ pub struct Planning<'a> {
     pub selecting: bool,
     /// `--on-bad-file skip`: files the state remembers as bad stay left out.
     pub skipping_bad_files: bool,
-    /// The ingest model's columns this run's models and tests read (`None`: unknown, all).
-    pub columns_read: Option<&'a BTreeSet<String>>,
 }
 
 /// What a run reads, and the bad files it leaves out without reading because the state
@@ -164,11 +166,36 @@ pub struct Plan {
     pub mode: Mode,
     pub to_read: Vec<InputFile>,
     pub known_bad: Vec<SkippedFile>,
+    /// The ingest model's columns this run's state parts hold (`None`: all).
+    pub stored_columns: Option<Vec<String>>,
 }
 
-/// Decides between an incremental run and a full refresh, and which discovered files to read:
-/// on an incremental run, the files the state does not list.
+/// Decides between an incremental run and a full refresh, which discovered files to read (on an
+/// incremental run, the files the state does not list), and which columns the state keeps.
 pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> {
+    let mut plan = decide(p, discovered).await?;
+    plan.stored_columns = match &plan.mode {
+        Mode::Incremental { since } => since.stored_columns.clone(),
+        // Only what is read is stored: unread columns (a raw JSON `properties`, the source
+        // file's path) cost a full run more to write than anything reads back. The ingest key
+        // is always kept, for the nights that check new rows against it.
+        Mode::Full {
+            keeps_state: true, ..
+        } => crate::plan::columns_read(p.project, p.run_date, INGEST_MODEL)
+            .await
+            .map(|read| {
+                let mut columns: Vec<String> = read.into_iter().collect();
+                if !columns.iter().any(|c| c == INGEST_KEY) {
+                    columns.push(INGEST_KEY.to_string());
+                }
+                columns
+            }),
+        Mode::Full { .. } => None,
+    };
+    Ok(plan)
+}
+
+async fn decide(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> {
     let full = |reason: &str, keeps_state: bool| Mode::Full {
         reason: reason.to_string(),
         keeps_state,
@@ -177,6 +204,7 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
         mode,
         to_read: discovered.clone(),
         known_bad: Vec::new(),
+        stored_columns: None,
     };
     if p.selecting {
         return Ok(everything(full("a selection runs from scratch", false)));
@@ -222,7 +250,7 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
             &format!("the SQL of {INGEST_MODEL} or {COUNTERS_MODEL} (or what they read) changed"),
             true,
         )
-    } else if let Some(problem) = not_stored(&state, p.columns_read) {
+    } else if let Some(problem) = not_stored(&state, p).await {
         full(&problem, true)
     } else if let Some(problem) = unusable(&state, &discovered, &known_bad) {
         full(&problem, true)
@@ -247,6 +275,7 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
                 mode,
                 to_read,
                 known_bad,
+                stored_columns: None,
             }
         }
         Mode::Full { .. } => everything(mode),
@@ -254,10 +283,14 @@ pub async fn plan(p: &Planning<'_>, discovered: Vec<InputFile>) -> Result<Plan> 
 }
 
 /// Why the stored rows lack what this run's models and tests read, if they do: a column of the
-/// ingest model the state does not keep.
-fn not_stored(state: &State, read: Option<&BTreeSet<String>>) -> Option<String> {
+/// ingest model the state does not keep. Queries unchanged since the state was kept read what
+/// they read then; others are planned to find out.
+async fn not_stored(state: &State, p: &Planning<'_>) -> Option<String> {
     let stored = state.stored_columns.as_ref()?;
-    let Some(read) = read else {
+    if state.reads.as_deref() == Some(reads_fingerprint(p.project).as_str()) {
+        return None;
+    }
+    let Some(read) = crate::plan::columns_read(p.project, p.run_date, INGEST_MODEL).await else {
         return Some(format!(
             "the state keeps some of {INGEST_MODEL}' columns, and what the models read of it is unknown"
         ));
@@ -456,24 +489,57 @@ pub fn fingerprint(project: &Project) -> String {
             pending.extend(model.depends_on.iter().map(String::as_str));
         }
     }
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    feed(env!("CARGO_PKG_VERSION").as_bytes());
+    let mut hash = Fnv::new();
     for name in needed {
-        feed(name.as_bytes());
-        feed(&[0]);
-        if let Some(model) = project.model(name) {
-            feed(model.sql.as_bytes());
-        }
-        feed(&[0]);
+        hash.feed(name);
+        hash.feed(project.model(name).map_or("", |m| m.sql.as_str()));
     }
-    format!("{hash:016x}")
+    hash.finish()
+}
+
+/// A stable hash of every model's and data test's SQL, and of cxpipe's version: what they read
+/// of the ingest model is the same while it is.
+pub fn reads_fingerprint(project: &Project) -> String {
+    let mut hash = Fnv::new();
+    for model in &project.models {
+        hash.feed(&model.name);
+        hash.feed(&model.sql);
+        // A view's columns count through its readers, a table's all: the kind matters too.
+        hash.feed(&format!("{:?}", model.materialized));
+    }
+    for test in project.tests() {
+        hash.feed(&test.name);
+        hash.feed(&test.sql);
+    }
+    hash.finish()
+}
+
+/// FNV-1a over cxpipe's version and NUL-terminated texts: stable across builds and platforms,
+/// unlike std's hasher.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+        hash.bytes(env!("CARGO_PKG_VERSION").as_bytes());
+        hash
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn feed(&mut self, text: &str) {
+        self.bytes(text.as_bytes());
+        self.bytes(&[0]);
+    }
+
+    fn finish(&self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
 
 /// The models whose rows the state keeps: the ingest model and every `incremental` model.
@@ -503,7 +569,7 @@ impl IngestTarget {
         project: &Project,
         mode: &Mode,
         run_id: &str,
-        columns_read: Option<&BTreeSet<String>>,
+        stored_columns: Option<Vec<String>>,
     ) -> IngestTarget {
         let stored = kept_models(project)
             .into_iter()
@@ -521,19 +587,6 @@ impl IngestTarget {
                 (name.to_string(), parts)
             })
             .collect();
-        // Only what is read is stored: unread columns (a raw JSON `properties`, the source
-        // file's path) cost a full run more to write than anything reads back. The ingest key
-        // is always kept, for the nights that check new rows against it.
-        let stored_columns = match mode {
-            Mode::Incremental { since } => since.stored_columns.clone(),
-            Mode::Full { .. } => columns_read.map(|read| {
-                let mut columns: Vec<String> = read.iter().cloned().collect();
-                if !read.contains(INGEST_KEY) {
-                    columns.push(INGEST_KEY.to_string());
-                }
-                columns
-            }),
-        };
         IngestTarget {
             output: output.clone(),
             run_id: run_id.to_string(),
@@ -708,6 +761,7 @@ pub async fn commit(c: Commit<'_>) -> Result<()> {
         ingested: c.ingested,
         skipped: c.skipped,
         stored_columns: c.stored_columns,
+        reads: Some(reads_fingerprint(c.project)),
     };
     let path = c.output.path(STATE_FILE);
     let bytes =
