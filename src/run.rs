@@ -460,6 +460,10 @@ async fn locked_run(scope: &Scope<'_>) -> Result<RunSummary> {
         },
         state: StateSummary {
             kept: keep.is_ok(),
+            stored_columns: ingest
+                .as_ref()
+                .filter(|_| keep.is_ok())
+                .and_then(|target| target.stored_columns.clone()),
             ..mode.summary()
         },
         timings,

@@ -113,6 +113,9 @@ pub struct StateSummary {
     pub files_reused: usize,
     /// Whether this run's rows and files were kept as the state for the next run.
     pub kept: bool,
+    /// The columns of the ingest model the state this run wrote holds (`None`: every column,
+    /// or no state).
+    pub stored_columns: Option<Vec<String>>,
 }
 
 impl Mode {
@@ -124,6 +127,7 @@ impl Mode {
                 since: Some(since.run_date),
                 files_reused: since.files.len(),
                 kept: false,
+                stored_columns: None,
             },
             Mode::Full { reason, .. } => StateSummary {
                 mode: "full",
@@ -131,6 +135,7 @@ impl Mode {
                 since: None,
                 files_reused: 0,
                 kept: false,
+                stored_columns: None,
             },
         }
     }

@@ -624,6 +624,11 @@ fn the_state_keeps_the_columns_read_and_reading_another_means_a_full_refresh() {
     for unread in ["country", "properties", "source_file"] {
         assert!(!stored.iter().any(|c| c == unread), "{unread}: {stored:?}");
     }
+    // The manifest says so too.
+    assert_eq!(
+        manifest(&p.output(), "2026-03-02")["state"]["stored_columns"],
+        serde_json::json!(stored)
+    );
 
     std::fs::write(
         p.queries.join("my_countries.sql"),
