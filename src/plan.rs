@@ -39,12 +39,7 @@ pub async fn check_for(
     engine: &Engine,
 ) -> Result<Vec<Planned>> {
     let distributed = *engine != Engine::Local;
-    let ctx = planning_context(run_date, distributed)?;
-    ctx.register_table(
-        inputs::RAW_TABLE,
-        Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]])?),
-    )?;
-    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&[])?)?;
+    let ctx = empty_input_context(run_date, distributed)?;
     let mut planned = Vec::new();
     let mut problems = Vec::new();
     let mut failed: Vec<&str> = Vec::new();
@@ -118,14 +113,7 @@ pub async fn columns_read(
     use datafusion::common::tree_node::TreeNodeRecursion;
     use datafusion::logical_expr::LogicalPlan;
 
-    let ctx = planning_context(run_date, false).ok()?;
-    ctx.register_table(
-        inputs::RAW_TABLE,
-        Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]]).ok()?),
-    )
-    .ok()?;
-    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&[]).ok()?)
-        .ok()?;
+    let ctx = empty_input_context(run_date, false).ok()?;
     let read_as_previous = crate::state::read_as_previous(project);
     let mut read = BTreeSet::new();
     let mut collect = |plan: &LogicalPlan| -> Option<()> {
@@ -149,21 +137,10 @@ pub async fn columns_read(
     };
     for model in &project.models {
         let df = ctx.sql(&model.sql).await.ok()?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        match model.materialized {
-            Materialized::View => {
-                ctx.register_table(model.name.as_str(), df.into_view())
-                    .ok()?;
-            }
-            _ => {
-                if model.name != table {
-                    collect(df.logical_plan())?;
-                }
-                let empty = MemTable::try_new(schema, vec![vec![]]).ok()?;
-                ctx.register_table(model.name.as_str(), Arc::new(empty))
-                    .ok()?;
-            }
+        if model.materialized != Materialized::View && model.name != table {
+            collect(df.logical_plan())?;
         }
+        register_stand_in(&ctx, model, &df).ok()?;
         if read_as_previous.contains(model.name.as_str()) {
             crate::state::register_empty_previous(&ctx, &model.name)
                 .await
@@ -200,6 +177,17 @@ fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Opti
 }
 
 /// The session `check` plans in: a local one, or one configured like a Ballista client's.
+/// A planning context whose raw input tables are empty.
+fn empty_input_context(run_date: NaiveDate, distributed: bool) -> Result<SessionContext> {
+    let ctx = planning_context(run_date, distributed)?;
+    ctx.register_table(
+        inputs::RAW_TABLE,
+        Arc::new(MemTable::try_new(inputs::raw_schema(), vec![vec![]])?),
+    )?;
+    ctx.register_table(inputs::FILES_TABLE, inputs::files_table(&[])?)?;
+    Ok(ctx)
+}
+
 fn planning_context(run_date: NaiveDate, distributed: bool) -> Result<SessionContext> {
     if !distributed {
         return session::context(&SessionSettings::default(), run_date);
@@ -252,6 +240,18 @@ async fn plan_model(
 ) -> Result<SchemaRef, DataFusionError> {
     let df = ctx.sql(&model.sql).await?;
     distributable(ctx, &df, distributed).await?;
+    let schema = register_stand_in(ctx, model, &df)?;
+    df.create_physical_plan().await?;
+    Ok(schema)
+}
+
+/// Registers what later models read as `model` while nothing is executed: a view as its query,
+/// anything written as an empty table of its schema, which it returns.
+fn register_stand_in(
+    ctx: &SessionContext,
+    model: &Model,
+    df: &datafusion::prelude::DataFrame,
+) -> Result<SchemaRef, DataFusionError> {
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     match model.materialized {
         Materialized::View => {
@@ -264,7 +264,6 @@ async fn plan_model(
             )?;
         }
     }
-    df.create_physical_plan().await?;
     Ok(schema)
 }
 

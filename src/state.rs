@@ -2,9 +2,9 @@
 //! run reads only the files that arrived since, instead of a year of raw touchpoints.
 //!
 //! The state holds the ingest model's rows (`touchpoints`: valid events, each counted once) as
-//! parquet parts, of its columns those some model or data test reads (plus the key; a run
-//! whose models read one the state left out is a full refresh), the list of input files they came from, and the input counters `data_quality`
-//! needs (`earlier_inputs`). A run for R uses it when it was written by a run for an earlier day,
+//! parquet parts, with the columns some model or data test reads (and the key: a run whose
+//! queries read a column the state left out is a full refresh), the list of input files they
+//! came from, and the input counters `data_quality` needs (`earlier_inputs`). A run for R uses it when it was written by a run for an earlier day,
 //! from the same input, by the same ingest SQL, and every file it lists is still there unchanged;
 //! the files that are new all arrived after the state's day. Then only the new files are read,
 //! their valid rows whose `event_id` is already stored are duplicates (the stored copy arrived
