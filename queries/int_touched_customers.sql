@@ -9,20 +9,15 @@
 --   they were. int_customer_days recomputes the months from the earliest since on.
 -- materialized: intermediate
 -- test: unique(customer_id)
-with carried as (
-    -- Customers that events read tonight carry (on a full refresh every row is tonight's).
-    select customer_id, min(event_date) as since
-    from int_daily_activity
-    where added_on = run_date() and customer_id is not null
-    group by customer_id
-),
-
-anonymous as (
-    -- Anonymous ids of tonight's events without a customer: they count for the id's owner.
-    select anonymous_id, min(event_date) as since
-    from int_daily_activity
-    where added_on = run_date() and customer_id is null
-    group by anonymous_id
+with tonight as (
+    -- Customers that events read tonight carry, and the owners of the anonymous ids of
+    -- tonight's events without one (on a full refresh every row is tonight's). One scan of
+    -- int_daily_activity with a left join (int_identities has one row per id), where a CTE for
+    -- each kind of row read its two million rows twice.
+    select coalesce(a.customer_id, i.customer_id) as customer_id, a.event_date as since
+    from int_daily_activity as a
+    left join int_identities as i on i.anonymous_id = a.anonymous_id
+    where a.added_on = run_date()
 ),
 
 now_owners as (
@@ -61,11 +56,7 @@ moved_days as (
 ),
 
 touched as (
-    select customer_id, since from carried
-    union all
-    select i.customer_id, a.since
-    from anonymous as a
-    inner join int_identities as i on i.anonymous_id = a.anonymous_id
+    select customer_id, since from tonight
     union all
     select m.customer_id, d.since
     from moved as m
