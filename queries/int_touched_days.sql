@@ -12,29 +12,34 @@ with touched as (
 ),
 
 now_days as (
-    -- One scan of the customer-days (a CTE referenced twice is planned, and read, twice):
-    -- every active day from the cutoff on is a group of its own, the days before are one group
-    -- per customer whose latest day is the seed.
-    select
-        d.customer_id,
-        max(d.activity_date) as activity_date,
-        case when d.activity_date >= t.cutoff then d.activity_date end is null as seed
+    select d.customer_id, d.activity_date, t.cutoff
     from int_customer_days as d
     inner join touched as t on t.customer_id = d.customer_id
     where d.active
-    group by d.customer_id, case when d.activity_date >= t.cutoff then d.activity_date end
 ),
 
 before_days as (
-    select p.customer_id, p.activity_date
+    select p.customer_id, p.activity_date, t.cutoff
     from previous.int_customer_days as p
     inner join touched as t on t.customer_id = p.customer_id
-    where p.active and p.activity_date >= t.cutoff
+    where p.active
+),
+
+seeds as (
+    select customer_id, max(activity_date) as activity_date
+    from now_days
+    where activity_date < cutoff
+    group by customer_id
 )
 
--- A day from the cutoff on counts now (1); a seed starts both sequences, now and before.
-select customer_id, activity_date, unnest(case when seed then [1, -1] else [1] end) as sign, seed
+select customer_id, activity_date, 1 as sign, false as seed
 from now_days
+where activity_date >= cutoff
 union all
 select customer_id, activity_date, -1 as sign, false as seed
 from before_days
+where activity_date >= cutoff
+union all
+select s.customer_id, s.activity_date, k.sign, true as seed
+from seeds as s
+cross join (values (1), (-1)) as k (sign)
