@@ -60,12 +60,13 @@ select
     customer_id,
     session_id,
     revenue,
-    case when nps_raw between 0 and 10 and nps_raw = trunc(nps_raw) then cast(nps_raw as int) end as nps,
-    case when csat_raw between 1 and 5 and csat_raw = trunc(csat_raw) then cast(csat_raw as int) end as csat,
-    case when ces_raw between 1 and 7 and ces_raw = trunc(ces_raw) then cast(ces_raw as int) end as ces,
-    (case when nps_raw is not null and not (nps_raw between 0 and 10 and nps_raw = trunc(nps_raw)) then 1 else 0 end)
-    + (case when csat_raw is not null and not (csat_raw between 1 and 5 and csat_raw = trunc(csat_raw)) then 1 else 0 end)
-    + (case when ces_raw is not null and not (ces_raw between 1 and 7 and ces_raw = trunc(ces_raw)) then 1 else 0 end)
+    -- valid_score(x, lo, hi): x as an integer when it is a whole number from lo to hi, else null.
+    valid_score(nps_raw, 0, 10) as nps,
+    valid_score(csat_raw, 1, 5) as csat,
+    valid_score(ces_raw, 1, 7) as ces,
+    cast(nps_raw is not null and valid_score(nps_raw, 0, 10) is null as bigint)
+    + cast(csat_raw is not null and valid_score(csat_raw, 1, 5) is null as bigint)
+    + cast(ces_raw is not null and valid_score(ces_raw, 1, 7) is null as bigint)
         as out_of_range_scores,
     comment,
     duration_s,

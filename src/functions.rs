@@ -20,14 +20,19 @@
 //!   for null. Grouping and joining ten million event ids by it costs a fraction of doing so by
 //!   the strings; two different ids sharing a hash among ten million is about as likely as
 //!   1 in 10^23. Not stable across cxpipe versions: for within-run work, never stored.
+//! - `valid_score(x, lo, hi)`: `x` as an integer when it is a whole number from `lo` to `hi`,
+//!   else null (`case when x between lo and hi and x = trunc(x) then cast(x as int) end` in one
+//!   pass, without CASE's filtering and scattering of mostly-null columns). The cleaning runs it
+//!   on each score of every row read; its `is null` on a score that was there counts the
+//!   out-of-range ones.
 //! - `year_month(d)`: `d`'s month as text, `2026-11` (`to_char(d, '%Y-%m')` without formatting
 //!   each date through chrono): what a `partition_by: month(col)` model's files are named by.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, Date32Array, StringArray};
+use arrow::array::{Array, AsArray, BooleanArray, Date32Array, Int32Array, StringArray};
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use chrono::Datelike;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -70,6 +75,13 @@ pub fn all() -> Vec<ScalarUDF> {
             id_hash,
         ),
         unary_udf("year_month", DataType::Date32, DataType::Utf8, year_month),
+        create_udf(
+            "valid_score",
+            vec![DataType::Float64, DataType::Int64, DataType::Int64],
+            DataType::Int32,
+            Volatility::Immutable,
+            Arc::new(valid_score),
+        ),
     ]
 }
 
@@ -120,6 +132,35 @@ fn days_after(dates: &Arc<dyn Array>, days: &Arc<dyn Array>) -> Result<Arc<dyn A
         i32::try_from(i64::from(d) + n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
     })?;
     Ok(Arc::new(shifted))
+}
+
+fn valid_score(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let [
+        score,
+        ColumnarValue::Scalar(ScalarValue::Int64(Some(lo))),
+        ColumnarValue::Scalar(ScalarValue::Int64(Some(hi))),
+    ] = args
+    else {
+        return exec_err!(
+            "valid_score takes a score and two whole numbers as its bounds: valid_score(nps, 0, 10)"
+        );
+    };
+    let (lo, hi) = (*lo as f64, *hi as f64);
+    // NaN and the infinities fail the comparisons and come out null, as in the SQL form.
+    let whole_in_range = move |x: f64| (x >= lo && x <= hi && x == x.trunc()).then_some(x as i32);
+    match score {
+        ColumnarValue::Array(scores) => {
+            let Some(scores) = scores.as_primitive_opt::<Float64Type>() else {
+                return exec_err!("valid_score expects a number");
+            };
+            let valid: Int32Array = scores.unary_opt(whole_in_range);
+            Ok(ColumnarValue::Array(Arc::new(valid)))
+        }
+        ColumnarValue::Scalar(ScalarValue::Float64(x)) => Ok(ColumnarValue::Scalar(
+            ScalarValue::Int32(x.and_then(whole_in_range)),
+        )),
+        ColumnarValue::Scalar(_) => exec_err!("valid_score expects a number"),
+    }
 }
 
 fn week_start(dates: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
@@ -331,7 +372,8 @@ fn trimmed(array: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::StringArray;
+    use arrow::array::{Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::Int32Type;
 
     fn dates(days: &[Option<i32>]) -> Arc<dyn Array> {
         Arc::new(Date32Array::from(days.to_vec()))
@@ -370,6 +412,53 @@ mod tests {
             xxh64(b"Nobody inspects the spammish repetition", 0),
             0xfbce_a83c_8a37_8bf1
         );
+    }
+
+    #[test]
+    fn valid_score_keeps_whole_numbers_in_range_and_nulls_the_rest() {
+        let scores = Float64Array::from(vec![
+            Some(0.0),
+            Some(10.0),
+            Some(-0.0),
+            Some(7.0),
+            Some(11.0),
+            Some(-1.0),
+            Some(6.5),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            None,
+        ]);
+        let args = [
+            ColumnarValue::Array(Arc::new(scores)),
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(0))),
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(10))),
+        ];
+        let ColumnarValue::Array(valid) = valid_score(&args).expect("valid_score") else {
+            panic!("an array of scores gives an array");
+        };
+        let valid: Vec<Option<i32>> = valid.as_primitive::<Int32Type>().iter().collect();
+        assert_eq!(
+            valid,
+            vec![
+                Some(0),
+                Some(10),
+                Some(0),
+                Some(7),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+        let bounds = [
+            ColumnarValue::Scalar(ScalarValue::Float64(Some(3.0))),
+            ColumnarValue::Array(Arc::new(Int64Array::from(vec![1]))),
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(5))),
+        ];
+        let err = valid_score(&bounds).expect_err("bounds must be literals");
+        assert!(err.to_string().contains("valid_score(nps, 0, 10)"), "{err}");
     }
 
     #[test]
