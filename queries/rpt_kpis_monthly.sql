@@ -7,9 +7,10 @@
 --   month1_cohort_customers, month1_purchase_retention: of the customers whose first purchase
 --   was in the month before, how many there are and the share who bought again in this month.
 with daily_revenue as (
-    -- Days first: the month is then taken 365 times a year, not once per row.
+    -- Days first: the month is then taken 365 times a year, not once per row. A day can have a
+    -- row from each night that read its events.
     select event_date, sum(purchases) as purchases, sum(net_revenue_micros) as net_revenue_micros
-    from int_daily_activity
+    from int_daily_revenue
     group by event_date
 ),
 
