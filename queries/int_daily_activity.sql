@@ -19,12 +19,13 @@ select
     count(*) as events,
     count(*) filter (where touchpoint not in ('ad_impression', 'email_open')) as active_events,
     count(*) filter (where touchpoint = 'purchase') as purchases,
-    coalesce(sum(
-        case
-            when touchpoint = 'purchase' then cast(round(abs(revenue) * 1000000) as bigint)
-            when touchpoint = 'return' then -cast(round(abs(revenue) * 1000000) as bigint)
-        end
-    ), 0) as net_revenue_micros,
+    -- Two filtered sums, not a sum of a CASE: an aggregate's filter is a mask over the rows,
+    -- where CASE copies out the rows of each branch and scatters the results back.
+    coalesce(
+        sum(cast(round(abs(revenue) * 1000000) as bigint)) filter (where touchpoint = 'purchase'), 0
+    ) - coalesce(
+        sum(cast(round(abs(revenue) * 1000000) as bigint)) filter (where touchpoint = 'return'), 0
+    ) as net_revenue_micros,
     min(occurred_at) as first_touch_at,
     min(occurred_at) filter (where touchpoint = 'purchase') as first_purchase_at,
     bool_or(touchpoint in ('product_view', 'search', 'search_no_results', 'add_to_cart')) as considered,
