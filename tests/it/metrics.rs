@@ -988,3 +988,47 @@ fn of_several_copies_the_first_to_arrive_is_kept_by_day_then_file_then_row() {
         vec!["6 | 3 | 3"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// rpt_kpis_monthly
+// ---------------------------------------------------------------------------------------------
+
+/// Purchases and net revenue per month count every valid event once, prospects included, on
+/// incremental nights: the late purchase counts for its own month, the resent copy once.
+#[test]
+fn rpt_kpis_monthly_revenue_over_all_events_across_nights() {
+    let p = TestProject::new().events(&[
+        purchase("C1", "j1", "2026-01-10 10:00"), // 30.00 paid
+        ev("j2", "2026-01-20 10:00", "visitor", "purchase").revenue(12.5), // a prospect's
+        by("C1", "j3", "2026-01-25 10:00", "return").revenue(-30.0), // 30.00 refunded
+        purchase("C2", "j4", "2026-01-31 23:30")
+            .revenue(20.0)
+            .arrives("2026-02-02"), // late: January's, read on the second night
+        purchase("C3", "j5", "2026-01-10 18:00")
+            .revenue(5.0)
+            .arrives("2026-02-02"), // late too: January 10th then has a row from each night
+        purchase("C2", "f1", "2026-02-01 09:00").revenue(7.25),
+        by("C2", "f2", "2026-02-03 10:00", "page_view").revenue(99.0), // not paid or refunded
+        purchase("C1", "j1", "2026-01-10 10:00").arrives("2026-02-03"), // j1 sent again
+    ]);
+    p.run_ok("2026-02-01")
+        .run_ok("2026-02-02")
+        .run_ok("2026-02-03");
+    assert_eq!(
+        manifest(&p.output(), "2026-02-03")["state"]["mode"],
+        "incremental"
+    );
+    assert_eq!(
+        p.table(
+            "2026-02-03",
+            "rpt_kpis_monthly",
+            &["month", "purchases", "net_revenue"]
+        ),
+        vec![
+            // j1, j2, j4, j5: 4 purchases; 30 + 12.5 + 20 + 5 paid - 30 refunded = 37.5
+            "2026-01-01 | 4 | 37.5",
+            // f1: 1 purchase, 7.25 (f2's amount is on a page view; j1's copy is j1)
+            "2026-02-01 | 1 | 7.25",
+        ]
+    );
+}
