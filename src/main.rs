@@ -11,8 +11,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// tikv-jemallocator builds). `oversize_threshold:0`: allocations of 8 MiB and more (hash
 /// tables, large batches) share the arenas of the others instead of one that hands every page
 /// back to the system as soon as it is freed; the pages of the next large allocation were then
-/// faulted in again. A full run spent 0.8-0.9 s less in the kernel (0.3-0.45 s less wall time
-/// in four alternating pairs) for a peak RSS of 1.2 instead of 0.8 GiB.
+/// faulted in again. A full run spent 0.6-0.9 s less in the kernel (0.15-0.46 s less wall time
+/// in nine of ten alternating pairs) for a peak RSS of 1.2 instead of 0.8 GiB.
 #[repr(transparent)]
 pub struct MallocConf(*const std::ffi::c_char);
 // SAFETY: the pointer is to a static C string that nothing writes.
