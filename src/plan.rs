@@ -176,7 +176,6 @@ fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Opti
     ))
 }
 
-/// The session `check` plans in: a local one, or one configured like a Ballista client's.
 /// A planning context whose raw input tables are empty.
 fn empty_input_context(run_date: NaiveDate, distributed: bool) -> Result<SessionContext> {
     let ctx = planning_context(run_date, distributed)?;
@@ -188,6 +187,7 @@ fn empty_input_context(run_date: NaiveDate, distributed: bool) -> Result<Session
     Ok(ctx)
 }
 
+/// The session `check` plans in: a local one, or one configured like a Ballista client's.
 fn planning_context(run_date: NaiveDate, distributed: bool) -> Result<SessionContext> {
     if !distributed {
         return session::context(&SessionSettings::default(), run_date);

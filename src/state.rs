@@ -4,12 +4,13 @@
 //! The state holds the ingest model's rows (`touchpoints`: valid events, each counted once) as
 //! parquet parts, with the columns some model or data test reads (and the key: a run whose
 //! queries read a column the state left out is a full refresh), the list of input files they
-//! came from, and the input counters `data_quality` needs (`earlier_inputs`). A run for R uses it when it was written by a run for an earlier day,
-//! from the same input, by the same ingest SQL, and every file it lists is still there unchanged;
-//! the files that are new all arrived after the state's day. Then only the new files are read,
-//! their valid rows whose `event_id` is already stored are duplicates (the stored copy arrived
-//! first), and every model downstream of `touchpoints` runs as usual over stored + new rows, so
-//! the tables equal a from-scratch run's. Anything else is a full refresh, with the reason logged.
+//! came from, and the input counters `data_quality` needs (`earlier_inputs`). A run for R uses
+//! it when it was written by a run for an earlier day, from the same input, by the same ingest
+//! SQL, and every file it lists is still there unchanged; the files that are new all arrived
+//! after the state's day. Then only the new files are read, their valid rows whose `event_id` is
+//! already stored are duplicates (the stored copy arrived first), and every model downstream of
+//! `touchpoints` runs as usual over stored + new rows, so the tables equal a from-scratch run's.
+//! Anything else is a full refresh, with the reason logged.
 //!
 //! A run whose files hold events stamped after its day does not write state: those rows turn
 //! valid on a later day, so the next run reads those files again as new.
