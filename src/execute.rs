@@ -9,10 +9,11 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::{JoinType, TableReference};
 use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::transform_schema_to_view;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
@@ -489,7 +490,10 @@ async fn run_ingest(
             None,
         )?;
     }
-    let read_schema = strings_as_views(&columns);
+    // Strings as views, as DataFusion reads every other working file: a view points into the
+    // page it was decoded from, where `Utf8` copies each value out of its column's dictionary
+    // (the stored ids, channels and touchpoints, read by every incremental model).
+    let read_schema = transform_schema_to_view(&columns);
     let read_as = ParquetReadOptions::default().schema(&read_schema);
     let rows = write_part(ctx, model, df, target, read_as.clone()).await?;
     let new_rows = ctx
@@ -508,24 +512,6 @@ fn nullable_unless(schema: &Schema, stored: Option<&[String]>) -> Schema {
         .map(|f| {
             let kept = stored.is_none_or(|s| s.iter().any(|k| k == f.name()));
             f.as_ref().clone().with_nullable(f.is_nullable() || !kept)
-        })
-        .collect();
-    Schema::new(fields)
-}
-
-/// `schema` with its strings read as views (`Utf8View`), as DataFusion reads every other
-/// working file: a view points into the page it was decoded from, where `Utf8` copies each
-/// value out of the column's dictionary (the state's events' ids, channels and touchpoints,
-/// read by every incremental model).
-fn strings_as_views(schema: &Schema) -> Schema {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 => {
-                f.as_ref().clone().with_data_type(DataType::Utf8View)
-            }
-            _ => f.as_ref().clone(),
         })
         .collect();
     Schema::new(fields)
