@@ -30,7 +30,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, Date32Array, Int32Array, StringArray};
+use arrow::array::{
+    Array, AsArray, BooleanArray, Date32Array, Int32Array, StringArray, StringViewArray,
+};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use chrono::Datelike;
@@ -42,12 +44,16 @@ pub fn all() -> Vec<ScalarUDF> {
     use arrow::datatypes::TimeUnit;
     let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     vec![
-        // Other string types are cast to Utf8, other timestamps to UTC microseconds, by the
-        // planner.
-        unary_udf("has_text", DataType::Utf8, DataType::Boolean, |strings| {
-            Ok(Arc::new(has_text(strings)?))
-        }),
-        unary_udf("trimmed", DataType::Utf8, DataType::Utf8, trimmed),
+        // The string functions take views, the raw files' strings as read (each function works
+        // on Utf8 too); other string types are cast to views, other timestamps to UTC
+        // microseconds, by the planner.
+        unary_udf(
+            "has_text",
+            DataType::Utf8View,
+            DataType::Boolean,
+            |strings| Ok(Arc::new(has_text(strings)?)),
+        ),
+        unary_udf("trimmed", DataType::Utf8View, DataType::Utf8View, trimmed),
         create_udf(
             "days_after",
             vec![DataType::Date32, DataType::Int64],
@@ -70,7 +76,7 @@ pub fn all() -> Vec<ScalarUDF> {
         unary_udf("utc_date", utc, DataType::Date32, utc_date),
         unary_udf(
             "id_hash",
-            DataType::Utf8,
+            DataType::Utf8View,
             DataType::Decimal128(38, 0),
             id_hash,
         ),
@@ -233,23 +239,41 @@ fn utc_date(instants: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
 }
 
 fn id_hash(strings: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
-    let Some(strings) = strings.as_string_opt::<i32>() else {
-        return exec_err!("id_hash expects a string, got {}", strings.data_type());
-    };
     // 126 bits: |value| < 2^126 < 10^38, a valid decimal(38, 0).
     const MASK: u64 = u64::MAX >> 2;
-    // Straight from the offsets and bytes; a null's slot holds whatever its bytes hash to.
-    let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
-    let values: Vec<i128> = offsets
-        .windows(2)
-        .map(|w| {
-            let s = &bytes[w[0] as usize..w[1] as usize];
-            let (high, low) = (xxh64(s, 0), xxh64(s, SECOND_SEED));
-            (i128::from(high & MASK) << 64) | i128::from(low)
-        })
-        .collect();
-    let hashes = arrow::array::Decimal128Array::new(values.into(), strings.nulls().cloned())
-        .with_precision_and_scale(38, 0)?;
+    let hash = |s: &[u8]| {
+        let (high, low) = (xxh64(s, 0), xxh64(s, SECOND_SEED));
+        (i128::from(high & MASK) << 64) | i128::from(low)
+    };
+    let (values, nulls): (Vec<i128>, _) = match strings.data_type() {
+        DataType::Utf8View => {
+            let strings = strings.as_string_view();
+            // A null's slot holds 0: its view may point anywhere.
+            let values = (0..strings.len())
+                .map(|i| {
+                    if strings.is_null(i) {
+                        0
+                    } else {
+                        hash(strings.value(i).as_bytes())
+                    }
+                })
+                .collect();
+            (values, strings.nulls().cloned())
+        }
+        DataType::Utf8 => {
+            let strings = strings.as_string::<i32>();
+            // Straight from the offsets and bytes; a null's slot holds whatever its bytes hash to.
+            let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
+            let values = offsets
+                .windows(2)
+                .map(|w| hash(&bytes[w[0] as usize..w[1] as usize]))
+                .collect();
+            (values, strings.nulls().cloned())
+        }
+        other => return exec_err!("id_hash expects a string, got {other}"),
+    };
+    let hashes =
+        arrow::array::Decimal128Array::new(values.into(), nulls).with_precision_and_scale(38, 0)?;
     Ok(Arc::new(hashes))
 }
 
@@ -329,44 +353,61 @@ fn xxh64(input: &[u8], seed: u64) -> u64 {
 
 /// Null and blank alike are false, so a validity check needs no coalesce.
 fn has_text(array: &dyn Array) -> Result<BooleanArray> {
-    let Some(strings) = array.as_string_opt::<i32>() else {
-        return exec_err!("has_text expects a string, got {}", array.data_type());
+    let text = |s: &str| s.bytes().any(|b| b != b' ');
+    let flags = match array.data_type() {
+        DataType::Utf8View => {
+            let strings = array.as_string_view();
+            BooleanBuffer::collect_bool(strings.len(), |i| {
+                strings.is_valid(i) && text(strings.value(i))
+            })
+        }
+        DataType::Utf8 => {
+            let strings = array.as_string::<i32>();
+            BooleanBuffer::collect_bool(strings.len(), |i| {
+                strings.is_valid(i) && text(strings.value(i))
+            })
+        }
+        other => return exec_err!("has_text expects a string, got {other}"),
     };
-    // Straight from the offsets and bytes: most values answer at their first byte.
-    let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
-    let flags = BooleanBuffer::collect_bool(strings.len(), |i| {
-        strings.is_valid(i)
-            && bytes[offsets[i] as usize..offsets[i + 1] as usize]
-                .iter()
-                .any(|&b| b != b' ')
-    });
     Ok(BooleanArray::new(flags, None))
+}
+
+/// A value without the spaces around it, `None` when nothing is left.
+fn trim_blank(s: Option<&str>) -> Option<&str> {
+    s.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty())
 }
 
 /// `nullif(trim(s), '')`: the values without the spaces around them, blank ones null. Values
 /// read are nearly always clean already, and then the column is returned as it is instead of
 /// being copied (the raw events' ids were a tenth of a full run's cleaning).
 fn trimmed(array: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
-    let Some(strings) = array.as_string_opt::<i32>() else {
-        return exec_err!("trimmed expects a string, got {}", array.data_type());
+    let clean = |s: &str| {
+        let b = s.as_bytes();
+        b.first()
+            .zip(b.last())
+            .is_some_and(|(&first, &last)| first != b' ' && last != b' ')
     };
-    let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
-    let clean = (0..strings.len()).all(|i| {
-        let value = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
-        strings.is_null(i)
-            || value
-                .first()
-                .zip(value.last())
-                .is_some_and(|(&first, &last)| first != b' ' && last != b' ')
-    });
-    if clean {
-        return Ok(Arc::clone(array));
+    match array.data_type() {
+        DataType::Utf8View => {
+            let strings = array.as_string_view();
+            if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
+                return Ok(Arc::clone(array));
+            }
+            Ok(Arc::new(
+                strings.iter().map(trim_blank).collect::<StringViewArray>(),
+            ))
+        }
+        DataType::Utf8 => {
+            let strings = array.as_string::<i32>();
+            if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
+                return Ok(Arc::clone(array));
+            }
+            Ok(Arc::new(
+                strings.iter().map(trim_blank).collect::<StringArray>(),
+            ))
+        }
+        other => exec_err!("trimmed expects a string, got {other}"),
     }
-    let cleaned: StringArray = strings
-        .iter()
-        .map(|s| s.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty()))
-        .collect();
-    Ok(Arc::new(cleaned))
 }
 
 #[cfg(test)]
@@ -470,8 +511,13 @@ mod tests {
             Some("e-1"),
             Some("a much longer event id, past the 32 bytes of a stripe"),
         ]));
-        let hashes = id_hash(&ids).expect("strings");
-        let hashes = hashes.as_primitive::<arrow::datatypes::Decimal128Type>();
+        let [plain, views] = both_layouts(&ids).map(|ids| id_hash(&ids).expect("strings"));
+        assert_eq!(
+            plain.as_ref(),
+            views.as_ref(),
+            "an id hashes alike in both layouts"
+        );
+        let hashes = views.as_primitive::<arrow::datatypes::Decimal128Type>();
         assert_eq!(hashes.value(0), hashes.value(3));
         assert_ne!(hashes.value(0), hashes.value(1));
         assert!(hashes.is_null(2));
@@ -553,21 +599,31 @@ mod tests {
             Some("\t"),
             Some("x"),
         ]);
-        let flags: Vec<_> = has_text(&input).expect("strings").iter().collect();
-        // A tab is text: trim() removes spaces only, so `nullif(trim('\t'), '')` is not null.
-        let expected = [false, false, false, true, true, true].map(Some);
-        assert_eq!(flags, expected);
-        // A slice reads its own rows.
-        let sliced = has_text(&input.slice(3, 2)).expect("strings");
-        assert_eq!(sliced.iter().collect::<Vec<_>>(), [Some(true), Some(true)]);
+        let input: Arc<dyn Array> = Arc::new(input);
+        for input in both_layouts(&input) {
+            let flags: Vec<_> = has_text(&input).expect("strings").iter().collect();
+            // A tab is text: trim() removes spaces only, so `nullif(trim('\t'), '')` is not null.
+            let expected = [false, false, false, true, true, true].map(Some);
+            assert_eq!(flags, expected);
+            // A slice reads its own rows.
+            let sliced = has_text(&input.slice(3, 2)).expect("strings");
+            assert_eq!(sliced.iter().collect::<Vec<_>>(), [Some(true), Some(true)]);
+        }
     }
 
     fn texts(array: &Arc<dyn Array>) -> Vec<Option<String>> {
-        array
-            .as_string::<i32>()
+        let utf8 = arrow::compute::cast(array, &DataType::Utf8).expect("a string column");
+        utf8.as_string::<i32>()
             .iter()
             .map(|s| s.map(str::to_string))
             .collect()
+    }
+
+    /// The column as `Utf8` and as `Utf8View`: the raw files' strings arrive as views, other
+    /// callers' may be either.
+    fn both_layouts(array: &Arc<dyn Array>) -> [Arc<dyn Array>; 2] {
+        let view = arrow::compute::cast(array, &DataType::Utf8View).expect("a string column");
+        [Arc::clone(array), view]
     }
 
     #[test]
@@ -579,28 +635,42 @@ mod tests {
             Some(" a b "),
             Some("\tx"),
             Some("c"),
+            Some("  a value longer than a view's twelve inline bytes "),
         ]));
-        let got = texts(&trimmed(&input).expect("strings"));
-        let want = [None, None, None, Some("a b"), Some("\tx"), Some("c")];
-        assert_eq!(got, want.map(|s| s.map(str::to_string)));
+        for input in both_layouts(&input) {
+            let got = trimmed(&input).expect("strings");
+            assert_eq!(got.data_type(), input.data_type(), "the layout is kept");
+            let want = [
+                None,
+                None,
+                None,
+                Some("a b"),
+                Some("\tx"),
+                Some("c"),
+                Some("a value longer than a view's twelve inline bytes"),
+            ];
+            assert_eq!(texts(&got), want.map(|s| s.map(str::to_string)));
+        }
     }
 
     #[test]
     fn trimmed_returns_a_clean_column_as_it_is() {
-        let input: Arc<dyn Array> =
+        let clean: Arc<dyn Array> =
             Arc::new(StringArray::from(vec![Some("e1"), None, Some("e 2")]));
-        let got = trimmed(&input).expect("strings");
-        assert!(Arc::ptr_eq(&got, &input), "a clean column is not copied");
-        // A clean slice of a column that is not clean elsewhere.
         let dirty: Arc<dyn Array> = Arc::new(StringArray::from(vec![" x", "y", "z "]));
-        let middle = dirty.slice(1, 1);
-        assert_eq!(
-            texts(&trimmed(&middle).expect("strings")),
-            [Some("y".to_string())]
-        );
-        assert_eq!(
-            texts(&trimmed(&dirty).expect("strings")),
-            ["x", "y", "z"].map(|s| Some(s.to_string()))
-        );
+        for (input, dirty) in both_layouts(&clean).into_iter().zip(both_layouts(&dirty)) {
+            let got = trimmed(&input).expect("strings");
+            assert!(Arc::ptr_eq(&got, &input), "a clean column is not copied");
+            // A clean slice of a column that is not clean elsewhere.
+            let middle = dirty.slice(1, 1);
+            assert_eq!(
+                texts(&trimmed(&middle).expect("strings")),
+                [Some("y".to_string())]
+            );
+            assert_eq!(
+                texts(&trimmed(&dirty).expect("strings")),
+                ["x", "y", "z"].map(|s| Some(s.to_string()))
+            );
+        }
     }
 }

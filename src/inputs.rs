@@ -94,7 +94,10 @@ const COLUMNS: [ColumnSpec; 15] = [
 impl Kind {
     fn canonical(self) -> DataType {
         match self {
-            Kind::Text | Kind::Id => DataType::Utf8,
+            // Strings as views: the parquet reader points them into the pages it decoded
+            // instead of copying each value out, and every later copy of a row (the anti-join's
+            // `take` of the kept events above all) moves 16-byte views, not the bytes.
+            Kind::Text | Kind::Id => DataType::Utf8View,
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Kind::Number | Kind::Score => DataType::Float64,
         }
