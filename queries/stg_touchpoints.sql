@@ -7,12 +7,13 @@
 -- materialized: view
 with cleaned as (
     select
-        -- trimmed(x) is nullif(trim(x), ''), without copying a column that is clean already.
+        -- trimmed(x) is nullif(trim(x), ''), lower_trim(x) lower(trim(x)) and upper_trim(x)
+        -- upper(trim(x)), without copying the values that are clean already.
         trimmed(event_id) as event_id,
         occurred_at,
         trimmed(anonymous_id) as anonymous_id,
-        lower(trim(channel)) as channel_raw,
-        lower(trim(touchpoint)) as touchpoint,
+        lower_trim(channel) as channel_raw,
+        lower_trim(touchpoint) as touchpoint,
         trimmed(customer_id) as customer_id,
         trimmed(session_id) as session_id,
         revenue,
@@ -21,7 +22,7 @@ with cleaned as (
         ces as ces_raw,
         comment,
         duration_s,
-        upper(trim(country)) as country,
+        upper_trim(country) as country,
         properties,
         arrival_date,
         source_file,

@@ -8,6 +8,10 @@
 //! - `trimmed(s)`: `nullif(trim(s), '')`, the value without the spaces around it, or null when
 //!   nothing is left; a column whose values are all clean already comes back as it is, not
 //!   copied. The cleaning runs it on every id of every row read.
+//! - `lower_trim(s)` and `upper_trim(s)`: `lower(trim(s))` and `upper(trim(s))`, keeping the
+//!   values that are clean already instead of building every string anew (most batches of
+//!   channels hold a few that are not, so a whole-column shortcut alone would rarely apply).
+//!   The cleaning runs them on the channel, touchpoint and country of every row read.
 //! - `days_after(d, n)`: the date `n` days after `d` (`d + interval 'n days'`),
 //!   `week_start(d)`: the Monday of `d`'s ISO week (`date_trunc('week', d)` as a date), and
 //!   `month_start(d)`: the first of `d`'s month. On dates as day counts, where the interval and
@@ -54,6 +58,18 @@ pub fn all() -> Vec<ScalarUDF> {
             |strings| Ok(Arc::new(has_text(strings)?)),
         ),
         unary_udf("trimmed", DataType::Utf8View, DataType::Utf8View, trimmed),
+        unary_udf(
+            "lower_trim",
+            DataType::Utf8View,
+            DataType::Utf8View,
+            |strings| recased(strings, Case::Lower),
+        ),
+        unary_udf(
+            "upper_trim",
+            DataType::Utf8View,
+            DataType::Utf8View,
+            |strings| recased(strings, Case::Upper),
+        ),
         create_udf(
             "days_after",
             vec![DataType::Date32, DataType::Int64],
@@ -410,6 +426,59 @@ fn trimmed(array: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
     }
 }
 
+/// Which way [`recased`] folds letters.
+#[derive(Clone, Copy)]
+enum Case {
+    Lower,
+    Upper,
+}
+
+/// `lower(trim(s))` or `upper(trim(s))` as views. A value that is ASCII, unpadded and already
+/// in the case is kept (a whole clean column comes back as it is); only the others are
+/// folded, with Unicode's rules as `lower` and `upper` have them.
+fn recased(array: &Arc<dyn Array>, case: Case) -> Result<Arc<dyn Array>> {
+    let views;
+    let strings = match array.data_type() {
+        DataType::Utf8View => array.as_string_view(),
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            views = arrow::compute::cast(array, &DataType::Utf8View)?;
+            views.as_string_view()
+        }
+        other => return exec_err!("lower_trim and upper_trim expect a string, got {other}"),
+    };
+    let wrong_case = |b: &u8| match case {
+        Case::Lower => b.is_ascii_uppercase(),
+        Case::Upper => b.is_ascii_lowercase(),
+    };
+    let clean = |s: &str| {
+        let b = s.as_bytes();
+        b.first() != Some(&b' ')
+            && b.last() != Some(&b' ')
+            && b.iter().all(|b| b.is_ascii() && !wrong_case(b))
+    };
+    if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
+        return Ok(match array.data_type() {
+            DataType::Utf8View => Arc::clone(array),
+            _ => Arc::new(strings.clone()),
+        });
+    }
+    let mut out = arrow::array::StringViewBuilder::with_capacity(strings.len());
+    for value in strings.iter() {
+        match value {
+            None => out.append_null(),
+            Some(s) if clean(s) => out.append_value(s),
+            Some(s) => {
+                let s = s.trim_matches(' ');
+                out.append_value(match case {
+                    Case::Lower => s.to_lowercase(),
+                    Case::Upper => s.to_uppercase(),
+                });
+            }
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,6 +720,51 @@ mod tests {
             ];
             assert_eq!(texts(&got), want.map(|s| s.map(str::to_string)));
         }
+    }
+
+    #[test]
+    fn lower_trim_and_upper_trim_fold_like_lower_and_upper_of_trim() {
+        let input: Arc<dyn Array> = Arc::new(StringArray::from(vec![
+            Some("web"),
+            Some(" Web "),
+            None,
+            Some("   "),
+            Some("EMAIL"),
+            Some("\tapp"),
+            Some("Ärger"),
+            Some("a clean value longer than twelve bytes"),
+        ]));
+        for input in both_layouts(&input) {
+            let lower = recased(&input, Case::Lower).expect("strings");
+            assert_eq!(lower.data_type(), &DataType::Utf8View);
+            let want = [
+                Some("web"),
+                Some("web"),
+                None,
+                Some(""),
+                Some("email"),
+                Some("\tapp"),
+                Some("ärger"),
+                Some("a clean value longer than twelve bytes"),
+            ];
+            assert_eq!(texts(&lower), want.map(|s| s.map(str::to_string)));
+            let upper = recased(&input, Case::Upper).expect("strings");
+            let want = [
+                Some("WEB"),
+                Some("WEB"),
+                None,
+                Some(""),
+                Some("EMAIL"),
+                Some("\tAPP"),
+                Some("ÄRGER"),
+                Some("A CLEAN VALUE LONGER THAN TWELVE BYTES"),
+            ];
+            assert_eq!(texts(&upper), want.map(|s| s.map(str::to_string)));
+        }
+        // A clean column of views is not copied.
+        let clean: Arc<dyn Array> = Arc::new(StringViewArray::from(vec![Some("DE"), None]));
+        let got = recased(&clean, Case::Upper).expect("strings");
+        assert!(Arc::ptr_eq(&got, &clean), "a clean column is not copied");
     }
 
     #[test]

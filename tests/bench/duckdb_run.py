@@ -75,6 +75,8 @@ def main():
     # cxpipe's has_text(s): anything but spaces (DuckDB's trim, like DataFusion's, removes spaces).
     con.execute("create macro has_text(s) as coalesce(trim(s) <> '', false)")
     con.execute("create macro trimmed(s) as nullif(trim(s), '')")
+    con.execute("create macro lower_trim(s) as lower(trim(s))")
+    con.execute("create macro upper_trim(s) as upper(trim(s))")
     con.execute("create macro utc_date(t) as cast(t as date)")
     con.execute("create macro valid_score(x, lo, hi) as "
                 "case when x between lo and hi and x = trunc(x) then cast(x as int) end")
