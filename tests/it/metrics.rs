@@ -662,6 +662,48 @@ fn experience_quality_monthly_by_channel_with_out_of_range_scores() {
     );
 }
 
+#[test]
+fn channels_and_touchpoints_count_after_trimming_and_lowercasing() {
+    // Padded and capitalised values are the vocabulary's words once trimmed and lowercased
+    // (CONTRACT.md §1); an unknown word stays unknown however it is written.
+    let p = TestProject::new().events(&[
+        by("C1", "s1", "2026-01-10 10:00", "search").channel(" Web "),
+        by("C1", "s2", "2026-01-10 10:01", " SEARCH_NO_RESULTS ").channel("WEB"),
+        by("C2", "k1", "2026-01-11 10:00", "Support_Contact").channel("Chat "),
+        by("C2", "k2", "2026-01-11 11:00", "support_contact").channel("  Kiosk"),
+        survey("C3", "e1", "2026-01-12 10:00")
+            .channel(" EMAIL")
+            .nps(10),
+    ]);
+    p.run_ok("2026-01-31");
+    assert_eq!(
+        p.table(
+            "2026-01-31",
+            "experience_quality_monthly",
+            &[
+                "month",
+                "channel",
+                "nps_responses",
+                "nps",
+                "searches",
+                "failed_search_rate",
+                "support_contacts",
+            ],
+        ),
+        vec![
+            // "Chat " is chat: one support contact.
+            "2026-01-01 | chat | 0 | null | 0 | null | 1",
+            // " EMAIL" is email: one promoter -> nps 100.
+            "2026-01-01 | email | 1 | 100 | 0 | null | 0",
+            // "  Kiosk" is no channel of the vocabulary: other.
+            "2026-01-01 | other | 0 | null | 0 | null | 1",
+            // " Web " and "WEB" are web: a search and a failed search -> 1/2.
+            "2026-01-01 | web | 0 | null | 2 | 0.5 | 0",
+            "2026-01-01 | all | 1 | 100 | 2 | 0.5 | 2",
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // journey_funnel
 // ---------------------------------------------------------------------------------------------
