@@ -34,9 +34,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, AsArray, BooleanArray, Date32Array, Int32Array, StringArray, StringViewArray,
-};
+use arrow::array::{Array, AsArray, BooleanArray, Date32Array, Int32Array, StringViewArray};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use chrono::Datelike;
@@ -48,9 +46,8 @@ pub fn all() -> Vec<ScalarUDF> {
     use arrow::datatypes::TimeUnit;
     let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     vec![
-        // The string functions take views, the raw files' strings as read (each function works
-        // on Utf8 too); other string types are cast to views, other timestamps to UTC
-        // microseconds, by the planner.
+        // The string functions take views, the raw files' strings as read; other string types
+        // are cast to views, other timestamps to UTC microseconds, by the planner.
         unary_udf(
             "has_text",
             DataType::Utf8View,
@@ -255,41 +252,23 @@ fn utc_date(instants: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
 }
 
 fn id_hash(strings: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let views = string_views(strings, "id_hash")?;
+    let strings = views.as_string_view();
     // 126 bits: |value| < 2^126 < 10^38, a valid decimal(38, 0).
     const MASK: u64 = u64::MAX >> 2;
-    let hash = |s: &[u8]| {
-        let (high, low) = (xxh64(s, 0), xxh64(s, SECOND_SEED));
-        (i128::from(high & MASK) << 64) | i128::from(low)
-    };
-    let (values, nulls): (Vec<i128>, _) = match strings.data_type() {
-        DataType::Utf8View => {
-            let strings = strings.as_string_view();
+    let values: Vec<i128> = (0..strings.len())
+        .map(|i| {
             // A null's slot holds 0: its view may point anywhere.
-            let values = (0..strings.len())
-                .map(|i| {
-                    if strings.is_null(i) {
-                        0
-                    } else {
-                        hash(strings.value(i).as_bytes())
-                    }
-                })
-                .collect();
-            (values, strings.nulls().cloned())
-        }
-        DataType::Utf8 => {
-            let strings = strings.as_string::<i32>();
-            // Straight from the offsets and bytes; a null's slot holds whatever its bytes hash to.
-            let (offsets, bytes) = (strings.value_offsets(), strings.value_data());
-            let values = offsets
-                .windows(2)
-                .map(|w| hash(&bytes[w[0] as usize..w[1] as usize]))
-                .collect();
-            (values, strings.nulls().cloned())
-        }
-        other => return exec_err!("id_hash expects a string, got {other}"),
-    };
-    let hashes =
-        arrow::array::Decimal128Array::new(values.into(), nulls).with_precision_and_scale(38, 0)?;
+            if strings.is_null(i) {
+                return 0;
+            }
+            let s = strings.value(i).as_bytes();
+            let (high, low) = (xxh64(s, 0), xxh64(s, SECOND_SEED));
+            (i128::from(high & MASK) << 64) | i128::from(low)
+        })
+        .collect();
+    let hashes = arrow::array::Decimal128Array::new(values.into(), strings.nulls().cloned())
+        .with_precision_and_scale(38, 0)?;
     Ok(Arc::new(hashes))
 }
 
@@ -368,62 +347,53 @@ fn xxh64(input: &[u8], seed: u64) -> u64 {
 }
 
 /// Null and blank alike are false, so a validity check needs no coalesce.
-fn has_text(array: &dyn Array) -> Result<BooleanArray> {
-    let text = |s: &str| s.bytes().any(|b| b != b' ');
-    let flags = match array.data_type() {
-        DataType::Utf8View => {
-            let strings = array.as_string_view();
-            BooleanBuffer::collect_bool(strings.len(), |i| {
-                strings.is_valid(i) && text(strings.value(i))
-            })
-        }
-        DataType::Utf8 => {
-            let strings = array.as_string::<i32>();
-            BooleanBuffer::collect_bool(strings.len(), |i| {
-                strings.is_valid(i) && text(strings.value(i))
-            })
-        }
-        other => return exec_err!("has_text expects a string, got {other}"),
-    };
+fn has_text(array: &Arc<dyn Array>) -> Result<BooleanArray> {
+    let views = string_views(array, "has_text")?;
+    let strings = views.as_string_view();
+    // Most values answer at their first byte.
+    let flags = BooleanBuffer::collect_bool(strings.len(), |i| {
+        strings.is_valid(i) && strings.value(i).bytes().any(|b| b != b' ')
+    });
     Ok(BooleanArray::new(flags, None))
-}
-
-/// A value without the spaces around it, `None` when nothing is left.
-fn trim_blank(s: Option<&str>) -> Option<&str> {
-    s.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty())
 }
 
 /// `nullif(trim(s), '')`: the values without the spaces around them, blank ones null. Values
 /// read are nearly always clean already, and then the column is returned as it is instead of
 /// being copied (the raw events' ids were a tenth of a full run's cleaning).
 fn trimmed(array: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
+    let views = string_views(array, "trimmed")?;
+    let strings = views.as_string_view();
     let clean = |s: &str| {
         let b = s.as_bytes();
         b.first()
             .zip(b.last())
             .is_some_and(|(&first, &last)| first != b' ' && last != b' ')
     };
-    match array.data_type() {
-        DataType::Utf8View => {
-            let strings = array.as_string_view();
-            if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
-                return Ok(Arc::clone(array));
-            }
-            Ok(Arc::new(
-                strings.iter().map(trim_blank).collect::<StringViewArray>(),
-            ))
-        }
-        DataType::Utf8 => {
-            let strings = array.as_string::<i32>();
-            if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
-                return Ok(Arc::clone(array));
-            }
-            Ok(Arc::new(
-                strings.iter().map(trim_blank).collect::<StringArray>(),
-            ))
-        }
-        other => exec_err!("trimmed expects a string, got {other}"),
+    if every_value(strings, clean) {
+        return Ok(views);
     }
+    let cleaned: StringViewArray = strings
+        .iter()
+        .map(|s| s.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty()))
+        .collect();
+    Ok(Arc::new(cleaned))
+}
+
+/// `array` as views, the type the string functions are declared to take: the planner casts
+/// other string types before calling them, so only a direct caller's `Utf8` is cast here.
+fn string_views(array: &Arc<dyn Array>, function: &str) -> Result<Arc<dyn Array>> {
+    match array.data_type() {
+        DataType::Utf8View => Ok(Arc::clone(array)),
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            Ok(arrow::compute::cast(array, &DataType::Utf8View)?)
+        }
+        other => exec_err!("{function} expects a string, got {other}"),
+    }
+}
+
+/// Whether `test` holds for every value that is not null.
+fn every_value(strings: &StringViewArray, test: impl Fn(&str) -> bool) -> bool {
+    (0..strings.len()).all(|i| strings.is_null(i) || test(strings.value(i)))
 }
 
 /// Which way [`recased`] folds letters.
@@ -433,19 +403,12 @@ enum Case {
     Upper,
 }
 
-/// `lower(trim(s))` or `upper(trim(s))` as views. A value that is ASCII, unpadded and already
+/// `lower(trim(s))` or `upper(trim(s))`. A value that is ASCII, unpadded and already
 /// in the case is kept (a whole clean column comes back as it is); only the others are
 /// folded, with Unicode's rules as `lower` and `upper` have them.
 fn recased(array: &Arc<dyn Array>, case: Case) -> Result<Arc<dyn Array>> {
-    let views;
-    let strings = match array.data_type() {
-        DataType::Utf8View => array.as_string_view(),
-        DataType::Utf8 | DataType::LargeUtf8 => {
-            views = arrow::compute::cast(array, &DataType::Utf8View)?;
-            views.as_string_view()
-        }
-        other => return exec_err!("lower_trim and upper_trim expect a string, got {other}"),
-    };
+    let views = string_views(array, "lower_trim and upper_trim")?;
+    let strings = views.as_string_view();
     let wrong_case = |b: &u8| match case {
         Case::Lower => b.is_ascii_uppercase(),
         Case::Upper => b.is_ascii_lowercase(),
@@ -456,11 +419,8 @@ fn recased(array: &Arc<dyn Array>, case: Case) -> Result<Arc<dyn Array>> {
             && b.last() != Some(&b' ')
             && b.iter().all(|b| b.is_ascii() && !wrong_case(b))
     };
-    if (0..strings.len()).all(|i| strings.is_null(i) || clean(strings.value(i))) {
-        return Ok(match array.data_type() {
-            DataType::Utf8View => Arc::clone(array),
-            _ => Arc::new(strings.clone()),
-        });
+    if every_value(strings, clean) {
+        return Ok(views);
     }
     let mut out = arrow::array::StringViewBuilder::with_capacity(strings.len());
     for value in strings.iter() {
@@ -688,8 +648,8 @@ mod tests {
             .collect()
     }
 
-    /// The column as `Utf8` and as `Utf8View`: the raw files' strings arrive as views, other
-    /// callers' may be either.
+    /// The column as `Utf8` and as `Utf8View`: the functions take views (the raw files' strings
+    /// as read), and a direct caller's `Utf8` must give the same values.
     fn both_layouts(array: &Arc<dyn Array>) -> [Arc<dyn Array>; 2] {
         let view = arrow::compute::cast(array, &DataType::Utf8View).expect("a string column");
         [Arc::clone(array), view]
@@ -708,7 +668,7 @@ mod tests {
         ]));
         for input in both_layouts(&input) {
             let got = trimmed(&input).expect("strings");
-            assert_eq!(got.data_type(), input.data_type(), "the layout is kept");
+            assert_eq!(got.data_type(), &DataType::Utf8View, "views, as declared");
             let want = [
                 None,
                 None,
@@ -772,9 +732,13 @@ mod tests {
         let clean: Arc<dyn Array> =
             Arc::new(StringArray::from(vec![Some("e1"), None, Some("e 2")]));
         let dirty: Arc<dyn Array> = Arc::new(StringArray::from(vec![" x", "y", "z "]));
-        for (input, dirty) in both_layouts(&clean).into_iter().zip(both_layouts(&dirty)) {
-            let got = trimmed(&input).expect("strings");
-            assert!(Arc::ptr_eq(&got, &input), "a clean column is not copied");
+        // A clean column of views, the type the function takes, is not copied; as `Utf8` it
+        // comes back with the same values.
+        let [plain, views] = both_layouts(&clean);
+        let got = trimmed(&views).expect("strings");
+        assert!(Arc::ptr_eq(&got, &views), "a clean column is not copied");
+        assert_eq!(texts(&trimmed(&plain).expect("strings")), texts(&plain));
+        for dirty in both_layouts(&dirty) {
             // A clean slice of a column that is not clean elsewhere.
             let middle = dirty.slice(1, 1);
             assert_eq!(
