@@ -40,6 +40,8 @@ select customer_id, activity_date, -1 as sign, false as seed
 from before_days
 where activity_date >= cutoff
 union all
-select s.customer_id, s.activity_date, k.sign, true as seed
-from seeds as s
-cross join (values (1), (-1)) as k (sign)
+-- Each seed once with each sign, by unnest: a cross join with (values (1), (-1)) in this union
+-- came out wrong on a Ballista cluster (seeds repeated, days before missing) once the working
+-- files carried day statistics.
+select customer_id, activity_date, unnest(make_array(1, -1)) as sign, true as seed
+from seeds

@@ -111,6 +111,16 @@ async fn copy_to(
                 .column_specific_options
                 .insert(column, plain_column_options());
         }
+        // Except days: a night's readers filter by them (`added_on = run_date()`, the months
+        // from the earliest changed day on), and each row group's range lets them skip the
+        // nights before. A day is a small number that repeats, so its range is cheap to keep.
+        for column in day_columns(df.schema().as_arrow()) {
+            options
+                .column_specific_options
+                .entry(column)
+                .or_default()
+                .statistics_enabled = Some("chunk".to_string());
+        }
     }
     let file_type = format_as_file_type(Arc::new(ParquetFormatFactory::new_with_options(options)));
     let (state, plan) = df.into_parts();
@@ -164,6 +174,16 @@ fn near_unique_columns(schema: &arrow::datatypes::Schema) -> Vec<String> {
             f.name() == crate::state::INGEST_KEY
                 || matches!(f.data_type(), arrow::datatypes::DataType::Timestamp(..))
         })
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// The columns of calendar days, which a working file keeps row group statistics of.
+fn day_columns(schema: &arrow::datatypes::Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type() == &arrow::datatypes::DataType::Date32)
         .map(|f| f.name().clone())
         .collect()
 }
