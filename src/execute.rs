@@ -574,7 +574,7 @@ impl Planning {
         sql: &str,
         standing_in: Vec<(&str, Arc<dyn TableProvider>)>,
     ) -> Result<DataFrame> {
-        let _turn = self.turn.lock().await;
+        let turn = self.turn.lock().await;
         let mut whole = Vec::with_capacity(standing_in.len());
         for (name, rows) in standing_in {
             whole.push((name, ctx.deregister_table(name)?));
@@ -587,7 +587,9 @@ impl Planning {
                 ctx.register_table(name, all)?;
             }
         }
-        Ok(planned?)
+        drop(turn);
+        // The plan holds the tables it reads: its subqueries run after the turn.
+        crate::subqueries::computed_first(ctx, planned?).await
     }
 }
 

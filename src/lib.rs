@@ -27,6 +27,7 @@ pub mod run;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod subqueries;
 pub mod verify;
 
 pub use error::{Error, ExitCode, Result};
