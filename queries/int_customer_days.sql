@@ -12,11 +12,12 @@
 -- test: unique(customer_id, activity_date)
 with stitched as (
     -- From the first of the month of the earliest day that changed: none when nothing did; on
-    -- a full refresh, where every customer is touched from its first day, all. DataFusion
-    -- computes the subquery once and filters by its value; a join with it would compare
-    -- every stored day in a nested loop. One scan: an event without a customer counts for its
-    -- id's owner, found by a left join (int_identities has one row per id), where a union of
-    -- the two kinds of rows read the two million rows twice.
+    -- a full refresh, where every customer is touched from its first day, all. cxpipe computes
+    -- the subquery before the query and filters by its value, so the scan skips the row groups
+    -- of int_daily_activity before that day (its rows are kept in day order); as a join, the
+    -- subquery compared every stored day in a nested loop. One scan: an event without a
+    -- customer counts for its id's owner, found by a left join (int_identities has one row per
+    -- id), where a union of the two kinds of rows read the two million rows twice.
     select
         coalesce(a.customer_id, i.customer_id) as customer_id,
         a.event_date, a.events, a.active_events, a.purchases, a.net_revenue_micros

@@ -10,6 +10,8 @@
 --   where sums of floating-point amounts differ in the last bits with the order of the cores;
 --   first_touch_at, first_purchase_at, considered, advocacy: what the journey funnel needs
 --   (int_journey_parts), so that it reads these rows instead of the events again.
+--   Kept in day order, so that a night's readers of the recent days (int_customer_days from the
+--   earliest changed month) skip the row groups of the months before.
 -- materialized: incremental
 select
     anonymous_id,
@@ -36,3 +38,4 @@ select
     ), false) as advocacy
 from touchpoints
 group by anonymous_id, customer_id, event_date
+order by event_date

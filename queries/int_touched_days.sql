@@ -12,24 +12,27 @@ with touched as (
 ),
 
 now_days as (
+    -- From the earliest cutoff on: computed first, that day prunes the month files before it.
     select d.customer_id, d.activity_date, t.cutoff
     from int_customer_days as d
     inner join touched as t on t.customer_id = d.customer_id
-    where d.active
+    where d.active and d.activity_date >= (select min(cutoff) from touched)
 ),
 
 before_days as (
     select p.customer_id, p.activity_date, t.cutoff
     from previous.int_customer_days as p
     inner join touched as t on t.customer_id = p.customer_id
-    where p.active
+    where p.active and p.activity_date >= (select min(cutoff) from touched)
 ),
 
 seeds as (
-    select customer_id, max(activity_date) as activity_date
-    from now_days
-    where activity_date < cutoff
-    group by customer_id
+    -- The one read of every month: the last active day before the customer's cutoff.
+    select d.customer_id, max(d.activity_date) as activity_date
+    from int_customer_days as d
+    inner join touched as t on t.customer_id = d.customer_id
+    where d.active and d.activity_date < t.cutoff
+    group by d.customer_id
 )
 
 select customer_id, activity_date, 1 as sign, false as seed
