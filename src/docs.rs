@@ -32,7 +32,13 @@ fn how_kept(model: &crate::project::Model) -> String {
     match (&model.partition_by, model.unique_key.as_slice()) {
         (Some(column), _) => format!("{materialized}, a file per month of {column}"),
         (None, []) => materialized,
-        (None, key) => format!("{materialized}, merged by {}", key.join(", ")),
+        (None, key) => match &model.replaces_where {
+            Some(condition) => format!(
+                "{materialized}, merged by {} where {condition}",
+                key.join(", ")
+            ),
+            None => format!("{materialized}, merged by {}", key.join(", ")),
+        },
     }
 }
 

@@ -286,7 +286,10 @@ async fn merged_into_previous(
         return Ok(df);
     }
     let key: Vec<&str> = model.unique_key.iter().map(String::as_str).collect();
+    let stored = ctx.table(previous).await?;
     let (changed, keys) = match &model.replaces {
+        // With a condition, the replacing model's other columns may be in it too.
+        Some(keys) if model.replaces_where.is_some() => (df, ctx.table(keys.as_str()).await?),
         Some(keys) => (df, ctx.table(keys.as_str()).await?.select_columns(&key)?),
         None => {
             let dir = places.work.path(&format!("{}__changed", model.name));
@@ -299,10 +302,22 @@ async fn merged_into_previous(
             (changed, keys)
         }
     };
-    let kept = ctx
-        .table(previous)
-        .await?
-        .join(keys, JoinType::LeftAnti, &key, &key, None)?;
+    // A stored row goes when its key is replaced and, given `replaces_where:`, the condition
+    // holds for it and its key's row.
+    let condition = match &model.replaces_where {
+        Some(sql) => {
+            let both = stored.schema().join(keys.schema())?;
+            let condition = ctx.parse_sql_expr(sql, &both).map_err(|e| {
+                datafusion::error::DataFusionError::Plan(format!(
+                    "{}:1: `replaces_where: {sql}`: {e}",
+                    model.path.display()
+                ))
+            })?;
+            Some(condition)
+        }
+        None => None,
+    };
+    let kept = stored.join(keys, JoinType::LeftAnti, &key, &key, condition)?;
     Ok(changed.union(kept)?)
 }
 

@@ -92,6 +92,12 @@ impl Project {
                     model.path.display()
                 ));
             }
+            if model.replaces_where.is_some() && model.replaces.is_none() {
+                problems.push(format!(
+                    "{}:1: `replaces_where:` says which stored rows of the keys `replaces:` names are replaced, so the model needs a `replaces:`",
+                    model.path.display()
+                ));
+            }
             if model.partition_by.is_some()
                 && (model.materialized != Materialized::Table || !model.unique_key.is_empty())
             {

@@ -48,6 +48,11 @@ pub struct Model {
     /// columns): every stored row of those keys is replaced, even by none. Without it, the keys
     /// of the model's new rows are.
     pub replaces: Option<String>,
+    /// `replaces_where:` a condition on a stored row and its key's row in the `replaces:` model
+    /// (their columns by name): of a replaced key, only the stored rows it holds for are
+    /// replaced, and the others are kept, so a run recomputes a key's rows from the day that
+    /// changed on, not all of them (dbt's incremental_predicates).
+    pub replaces_where: Option<String>,
     /// `partition_by: month(<column>)`: the date column whose calendar month names the file
     /// each row is published in. On an incremental run the model's rows replace the previous
     /// table's files of the months they fall in, and the other months' files are kept: its SQL
@@ -102,6 +107,7 @@ impl Model {
             materialized: header.materialized,
             unique_key: header.unique_key,
             replaces: header.replaces,
+            replaces_where: header.replaces_where,
             partition_by: header.partition_by,
             depends_on,
             previous,
@@ -235,6 +241,7 @@ struct Header {
     materialized: Materialized,
     unique_key: Vec<String>,
     replaces: Option<String>,
+    replaces_where: Option<String>,
     partition_by: Option<String>,
     /// (line, severity, spec) of each `test:` line.
     tests: Vec<(usize, Severity, String)>,
@@ -246,6 +253,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
     let mut materialized = Materialized::Table;
     let mut unique_key = Vec::new();
     let mut replaces = None;
+    let mut replaces_where = None;
     let mut partition_by = None;
     let mut tests = Vec::new();
     for (index, line) in sql.lines().enumerate() {
@@ -283,6 +291,15 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
                     ),
                 ));
             }
+        } else if let Some(value) = text.strip_prefix("replaces_where:") {
+            let condition = value.trim();
+            if condition.is_empty() {
+                return Err((
+                    index + 1,
+                    "`replaces_where:` takes a condition on the stored row and its key's row, such as `month >= month_start(since)`".to_string(),
+                ));
+            }
+            replaces_where = Some(condition.to_string());
         } else if let Some(value) = text.strip_prefix("replaces:") {
             let value = value.trim().to_lowercase();
             if !is_identifier(&value) {
@@ -333,6 +350,7 @@ fn parse_header(sql: &str) -> Result<Header, (usize, String)> {
         materialized,
         unique_key,
         replaces,
+        replaces_where,
         partition_by,
         tests,
     })
@@ -375,11 +393,20 @@ mod tests {
     #[test]
     fn header_gives_the_merge_key_and_what_it_replaces() {
         let header = parse_header(
-            "-- days\n-- unique_key: customer_id, Activity_Date\n-- replaces: int_touched\nselect 1",
+            "-- days\n-- unique_key: customer_id, Activity_Date\n-- replaces: int_touched\n-- replaces_where: Activity_Date >= since \nselect 1",
         )
         .expect("valid header");
         assert_eq!(header.unique_key, ["customer_id", "activity_date"]);
         assert_eq!(header.replaces.as_deref(), Some("int_touched"));
+        // Not lower-cased: the condition is SQL, with its own quoting.
+        assert_eq!(
+            header.replaces_where.as_deref(),
+            Some("Activity_Date >= since")
+        );
+        let err = parse_header("-- x\n-- replaces_where:  \nselect 1")
+            .err()
+            .expect("a condition is needed");
+        assert_eq!(err.0, 2);
         let err = parse_header("-- x\n-- unique_key: a b\nselect 1")
             .err()
             .expect("a space is not a separator");

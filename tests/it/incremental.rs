@@ -768,6 +768,10 @@ fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
             "my_merge",
             "-- unique_key: customer_id\n-- replaces: int_identities\n-- materialized: intermediate\nselect customer_id from int_customer_days\n",
         ),
+        (
+            "my_partial_merge",
+            "-- unique_key: customer_id\n-- replaces_where: activity_date >= since\nselect customer_id, activity_date from int_customer_days\n",
+        ),
     ]);
     let out = p.run_binary("2026-03-01", &[]);
     assert_eq!(out.status.code(), Some(3));
@@ -785,6 +789,11 @@ fn reading_previous_tables_and_merging_by_key_are_checked_with_the_file() {
     assert!(
         stderr.contains("my_merge.sql:1: `replaces: int_identities`")
             && stderr.contains("must be `materialized: table`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("my_partial_merge.sql:1: `replaces_where:`")
+            && stderr.contains("the model needs a `replaces:`"),
         "{stderr}"
     );
 }
