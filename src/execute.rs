@@ -9,11 +9,13 @@ use std::time::Instant;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::TableProvider;
-use datafusion::common::{JoinType, TableReference};
+use datafusion::common::{DFSchema, JoinType, TableReference};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::transform_schema_to_view;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
@@ -279,9 +281,20 @@ async fn merged_into_previous(
 ) -> Result<DataFrame> {
     // Checked on every run, so a wrong key fails the night it is written, not the next one.
     if let Some(problem) = model.unique_key_problem(df.schema().as_arrow()) {
-        return Err(datafusion::error::DataFusionError::Plan(problem).into());
+        return Err(DataFusionError::Plan(problem).into());
     }
     let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+    // Planned on every run, full refreshes included, so a wrong condition fails the night it
+    // is written.
+    if let Some(keys) = &model.replaces {
+        let stored = DFSchema::try_from_qualified_schema(previous.clone(), df.schema().as_arrow())?;
+        replaces_condition(
+            ctx,
+            model,
+            &stored,
+            ctx.table(keys.as_str()).await?.schema(),
+        )?;
+    }
     if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
         return Ok(df);
     }
@@ -304,21 +317,33 @@ async fn merged_into_previous(
     };
     // A stored row goes when its key is replaced and, given `replaces_where:`, the condition
     // holds for it and its key's row.
-    let condition = match &model.replaces_where {
-        Some(sql) => {
-            let both = stored.schema().join(keys.schema())?;
-            let condition = ctx.parse_sql_expr(sql, &both).map_err(|e| {
-                datafusion::error::DataFusionError::Plan(format!(
-                    "{}:1: `replaces_where: {sql}`: {e}",
-                    model.path.display()
-                ))
-            })?;
-            Some(condition)
-        }
-        None => None,
-    };
+    let condition = replaces_condition(ctx, model, stored.schema(), keys.schema())?;
     let kept = stored.join(keys, JoinType::LeftAnti, &key, &key, condition)?;
     Ok(changed.union(kept)?)
+}
+
+/// A `replaces_where:` model's condition, over a stored row (`stored`) and its key's row in the
+/// `replaces:` model (`keys`); `None` without one. `cxpipe check` calls it on the planned
+/// schemas, so a wrong condition is reported before the first night that merges.
+pub(crate) fn replaces_condition(
+    ctx: &SessionContext,
+    model: &Model,
+    stored: &DFSchema,
+    keys: &DFSchema,
+) -> std::result::Result<Option<Expr>, DataFusionError> {
+    let Some(sql) = &model.replaces_where else {
+        return Ok(None);
+    };
+    let problem =
+        |e: &dyn std::fmt::Display| DataFusionError::Plan(format!("`replaces_where: {sql}`: {e}"));
+    let both = stored.join(keys).map_err(|e| problem(&e))?;
+    let condition = ctx.parse_sql_expr(sql, &both).map_err(|e| problem(&e))?;
+    match condition.get_type(&both).map_err(|e| problem(&e))? {
+        DataType::Boolean | DataType::Null => Ok(Some(condition)),
+        other => Err(problem(&format!(
+            "the condition must be true or false, but it is {other}"
+        ))),
+    }
 }
 
 /// The month a `partition_by:` model's rows without a date are published under.
@@ -339,7 +364,7 @@ async fn write_by_month(
     use datafusion::functions::core::expr_fn::coalesce;
     use datafusion::prelude::{ident, lit};
 
-    let plan_error = |problem: String| datafusion::error::DataFusionError::Plan(problem);
+    let plan_error = |problem: String| DataFusionError::Plan(problem);
     if let Some(problem) = model.partition_problem(df.schema().as_arrow()) {
         return Err(plan_error(problem).into());
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;
+use datafusion::common::{DFSchema, TableReference};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
@@ -59,7 +60,7 @@ pub async fn check_for(
         }
         let planned_model = plan_model(&ctx, model, distributed).await;
         if let Ok(schema) = &planned_model
-            && let Some(problem) = merge_problem(model, schema, &planned)
+            && let Some(problem) = merge_problem(&ctx, model, schema, &planned)
         {
             failed.push(&model.name);
             problems.push(problem);
@@ -155,8 +156,13 @@ pub async fn columns_read(
 
 /// Why a `unique_key:` model cannot be merged, if it cannot: a key column missing from its rows,
 /// or from the rows of the model its `replaces:` names; or why a `partition_by:` model cannot
-/// be published by month.
-fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Option<String> {
+/// be published by month; or why its `replaces_where:` condition cannot be planned.
+fn merge_problem(
+    ctx: &SessionContext,
+    model: &Model,
+    schema: &SchemaRef,
+    planned: &[Planned],
+) -> Option<String> {
     if let Some(problem) = model
         .unique_key_problem(schema)
         .or_else(|| model.partition_problem(schema))
@@ -165,15 +171,33 @@ fn merge_problem(model: &Model, schema: &SchemaRef, planned: &[Planned]) -> Opti
     }
     let replaces = model.replaces.as_ref()?;
     let keys = planned.iter().find(|p| p.name == *replaces)?;
-    let key = model
+    if let Some(key) = model
         .unique_key
         .iter()
-        .find(|k| keys.schema.field_with_name(k).is_err())?;
-    Some(format!(
-        "{}:1: `replaces: {replaces}` must list the unique_key columns, but `{replaces}` has no `{key}` ({})",
-        model.path.display(),
-        inputs::column_list(&keys.schema)
-    ))
+        .find(|k| keys.schema.field_with_name(k).is_err())
+    {
+        return Some(format!(
+            "{}:1: `replaces: {replaces}` must list the unique_key columns, but `{replaces}` has no `{key}` ({})",
+            model.path.display(),
+            inputs::column_list(&keys.schema)
+        ));
+    }
+    // The condition compares a stored row with its key's row, qualified as on a night.
+    let qualified = |table: TableReference, schema: &SchemaRef| {
+        DFSchema::try_from_qualified_schema(table, schema)
+    };
+    let stored = qualified(
+        TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str()),
+        schema,
+    );
+    let keys = qualified(TableReference::bare(replaces.as_str()), &keys.schema);
+    let condition = match (stored, keys) {
+        (Ok(stored), Ok(keys)) => {
+            crate::execute::replaces_condition(ctx, model, &stored, &keys).err()
+        }
+        (Err(e), _) | (_, Err(e)) => Some(e),
+    };
+    condition.map(|e| format!("{}:1: {}", model.path.display(), one_line(&e)))
 }
 
 /// A planning context whose raw input tables are empty.

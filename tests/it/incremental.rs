@@ -830,6 +830,52 @@ fn publishing_by_month_is_checked_with_the_file() {
     );
 }
 
+/// A `replaces_where:` condition is planned by `cxpipe check` and by every run, full refreshes
+/// included, against the stored row and its key's row: a wrong one names its file before the
+/// first night that would merge.
+#[test]
+fn a_replaces_where_condition_is_checked_before_any_night_merges() {
+    let p = TestProject::new().events(&three_nights()).shipped_queries_plus(&[
+        (
+            "my_unknown_column",
+            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: activity_day >= since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
+        ),
+        (
+            "my_not_a_condition",
+            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
+        ),
+        (
+            "my_sound_condition",
+            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: activity_date >= since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
+        ),
+    ]);
+    let check = cxpipe(&["check", "--queries", &p.queries.display().to_string()]);
+    assert!(!check.status.success());
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("my_unknown_column.sql:1: `replaces_where: activity_day >= since`")
+            && stderr.contains("activity_day"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("my_not_a_condition.sql:1: `replaces_where: since`")
+            && stderr.contains("must be true or false, but it is Date32"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("my_sound_condition"), "{stderr}");
+    // A full refresh merges nothing, but it plans the condition too: those two models fail
+    // (exit code 5), the sound one and every other model are written.
+    let out = p.run_binary("2026-03-01", &[]);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("my_unknown_column.sql: Error during planning: `replaces_where:")
+            && stderr.contains("my_not_a_condition.sql: Error during planning: `replaces_where:")
+            && stderr.contains("model my_sound_condition ok"),
+        "{stderr}"
+    );
+}
+
 /// An analyst's table that compares itself with the previous night: on a full refresh the
 /// previous table is empty, on an incremental night it holds the night before's rows.
 #[test]
