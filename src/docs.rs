@@ -29,17 +29,20 @@ struct ModelDoc {
 /// The model's materialization, and how an incremental night keeps its previous table.
 fn how_kept(model: &crate::project::Model) -> String {
     let materialized = format!("{:?}", model.materialized).to_lowercase();
-    match (&model.partition_by, model.unique_key.as_slice()) {
-        (Some(column), _) => format!("{materialized}, a file per month of {column}"),
-        (None, []) => materialized,
-        (None, key) => match &model.replaces_where {
-            Some(condition) => format!(
-                "{materialized}, merged by {} where {condition}",
-                key.join(", ")
-            ),
-            None => format!("{materialized}, merged by {}", key.join(", ")),
-        },
-    }
+    let merged = match (model.unique_key.as_slice(), &model.replaces_where) {
+        ([], _) => None,
+        (key, Some(condition)) => Some(format!("merged by {} where {condition}", key.join(", "))),
+        (key, None) => Some(format!("merged by {}", key.join(", "))),
+    };
+    let by_month = model
+        .partition_by
+        .as_ref()
+        .map(|column| format!("a file per month of {column}"));
+    [Some(materialized), by_month, merged]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn render(project: &Project, planned: &[Planned]) -> Result<String> {

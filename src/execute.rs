@@ -15,7 +15,7 @@ use datafusion::common::{DFSchema, JoinType, TableReference};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::transform_schema_to_view;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{Expr, ExprSchemable};
+use datafusion::logical_expr::{Expr, ExprSchemable, Operator};
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
 use serde::Serialize;
 use serde_json::json;
@@ -279,47 +279,153 @@ async fn merged_into_previous(
     df: DataFrame,
     places: &Places<'_>,
 ) -> Result<DataFrame> {
-    // Checked on every run, so a wrong key fails the night it is written, not the next one.
-    if let Some(problem) = model.unique_key_problem(df.schema().as_arrow()) {
-        return Err(DataFusionError::Plan(problem).into());
-    }
-    let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
-    // Planned on every run, full refreshes included, so a wrong condition fails the night it
-    // is written.
-    if let Some(keys) = &model.replaces {
-        let stored = DFSchema::try_from_qualified_schema(previous.clone(), df.schema().as_arrow())?;
-        replaces_condition(
-            ctx,
-            model,
-            &stored,
-            ctx.table(keys.as_str()).await?.schema(),
-        )?;
-    }
-    if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
-        return Ok(df);
-    }
-    let key: Vec<&str> = model.unique_key.iter().map(String::as_str).collect();
-    let stored = ctx.table(previous).await?;
-    let (changed, keys) = match &model.replaces {
-        // With a condition, the replacing model's other columns may be in it too.
-        Some(keys) if model.replaces_where.is_some() => (df, ctx.table(keys.as_str()).await?),
-        Some(keys) => (df, ctx.table(keys.as_str()).await?.select_columns(&key)?),
-        None => {
-            let dir = places.work.path(&format!("{}__changed", model.name));
-            let path = dir.clone().join(places.file_name);
-            outputs::write_frame(places.work, &path, df, Readers::WholeFile).await?;
-            let changed = ctx
-                .read_parquet(places.work.url_of(&path), ParquetReadOptions::default())
-                .await?;
-            let keys = changed.clone().select_columns(&key)?.distinct()?;
-            (changed, keys)
+    match Merge::of(ctx, model, df, places, false).await? {
+        Unmerged(df) => Ok(df),
+        Merged(merge) => {
+            let stored = ctx.table(merge.previous.clone()).await?;
+            let kept = merge.kept(ctx, model, stored)?;
+            Ok(merge.changed.union(kept)?)
         }
-    };
-    // A stored row goes when its key is replaced and, given `replaces_where:`, the condition
-    // holds for it and its key's row.
-    let condition = replaces_condition(ctx, model, stored.schema(), keys.schema())?;
-    let kept = stored.join(keys, JoinType::LeftAnti, &key, &key, condition)?;
-    Ok(changed.union(kept)?)
+    }
+}
+
+/// A `unique_key:` model's rows on a run: as they are (no key, or no previous table), or to be
+/// merged into the previous table.
+enum MergeOrNot {
+    Unmerged(DataFrame),
+    Merged(Box<Merge>),
+}
+use MergeOrNot::{Merged, Unmerged};
+
+/// What a merge needs: the model's rows, the keys they replace, and the previous table.
+struct Merge {
+    changed: DataFrame,
+    keys: DataFrame,
+    previous: TableReference,
+}
+
+impl Merge {
+    /// With `materialize`, the model's rows are written to the working folder first even when
+    /// a `replaces:` model gives the keys, for callers that read them twice.
+    async fn of(
+        ctx: &SessionContext,
+        model: &Model,
+        df: DataFrame,
+        places: &Places<'_>,
+        materialize: bool,
+    ) -> Result<MergeOrNot> {
+        // Checked on every run, so a wrong key fails the night it is written, not the next one.
+        if let Some(problem) = model.unique_key_problem(df.schema().as_arrow()) {
+            return Err(DataFusionError::Plan(problem).into());
+        }
+        let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+        // Planned on every run, full refreshes included, so a wrong condition fails the night
+        // it is written.
+        if let Some(keys) = &model.replaces {
+            let stored =
+                DFSchema::try_from_qualified_schema(previous.clone(), df.schema().as_arrow())?;
+            let keys = ctx.table(keys.as_str()).await?;
+            replaces_condition(ctx, model, &stored, keys.schema())?;
+        }
+        if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
+            return Ok(Unmerged(df));
+        }
+        let key = model.unique_key.clone();
+        let changed = match model.replaces.is_none() || materialize {
+            true => {
+                let dir = places.work.path(&format!("{}__changed", model.name));
+                let path = dir.clone().join(places.file_name);
+                outputs::write_frame(places.work, &path, df, Readers::WholeFile).await?;
+                ctx.read_parquet(places.work.url_of(&path), ParquetReadOptions::default())
+                    .await?
+            }
+            false => df,
+        };
+        let keys = match &model.replaces {
+            // With a condition, the replacing model's other columns may be in it too.
+            Some(keys) if model.replaces_where.is_some() => ctx.table(keys.as_str()).await?,
+            Some(keys) => ctx
+                .table(keys.as_str())
+                .await?
+                .select_columns(&key_refs(&key))?,
+            None => changed
+                .clone()
+                .select_columns(&key_refs(&key))?
+                .distinct()?,
+        };
+        Ok(Merged(Box::new(Merge {
+            changed,
+            keys,
+            previous,
+        })))
+    }
+
+    /// The rows of `stored` (the previous table, or some of its files) that stay: those whose
+    /// key is not replaced or, given `replaces_where:`, for which the condition does not hold.
+    fn kept(&self, ctx: &SessionContext, model: &Model, stored: DataFrame) -> Result<DataFrame> {
+        let key = key_refs(&model.unique_key);
+        let condition = replaces_condition(ctx, model, stored.schema(), self.keys.schema())?;
+        Ok(stored.join(self.keys.clone(), JoinType::LeftAnti, &key, &key, condition)?)
+    }
+
+    /// The rows of `stored` the merge replaces. A term `<stored> >= <keys>` (or `>`) of the
+    /// condition bounds them from below by the least value of its keys side, computed first:
+    /// with `activity_date >= since` the scan skips the files and row groups before the
+    /// earliest since instead of joining every stored row.
+    async fn replaced(
+        &self,
+        ctx: &SessionContext,
+        model: &Model,
+        mut stored: DataFrame,
+    ) -> Result<DataFrame> {
+        use datafusion::functions_aggregate::expr_fn::min;
+        use datafusion::logical_expr::utils::split_conjunction;
+
+        let condition = replaces_condition(ctx, model, stored.schema(), self.keys.schema())?;
+        let only_in = |expr: &Expr, schema: &DFSchema| {
+            let columns = expr.column_refs();
+            !columns.is_empty() && columns.iter().all(|c| schema.has_column(c))
+        };
+        let terms = condition
+            .as_ref()
+            .map(split_conjunction)
+            .unwrap_or_default();
+        for term in terms {
+            let Expr::BinaryExpr(binary) = term else {
+                continue;
+            };
+            let (low, high) = match binary.op {
+                Operator::GtEq | Operator::Gt => (&*binary.right, &*binary.left),
+                Operator::LtEq | Operator::Lt => (&*binary.left, &*binary.right),
+                _ => continue,
+            };
+            if !only_in(high, stored.schema()) || !only_in(low, self.keys.schema()) {
+                continue;
+            }
+            let least = self
+                .keys
+                .clone()
+                .aggregate(vec![], vec![min(low.clone()).alias("least")])?
+                .collect()
+                .await?;
+            let Some(batch) = least.first().filter(|b| b.num_rows() == 1) else {
+                continue;
+            };
+            let least = datafusion::common::ScalarValue::try_from_array(batch.column(0), 0)?;
+            // No keys: nothing is replaced. Otherwise the bound, as a literal the scan prunes by.
+            let bound = match least.is_null() {
+                true => datafusion::prelude::lit(false),
+                false => high.clone().gt_eq(datafusion::prelude::lit(least)),
+            };
+            stored = stored.filter(bound)?;
+        }
+        let key = key_refs(&model.unique_key);
+        Ok(stored.join(self.keys.clone(), JoinType::LeftSemi, &key, &key, condition)?)
+    }
+}
+
+fn key_refs(key: &[String]) -> Vec<&str> {
+    key.iter().map(String::as_str).collect()
 }
 
 /// A `replaces_where:` model's condition, over a stored row (`stored`) and its key's row in the
@@ -370,14 +476,11 @@ async fn write_by_month(
     }
     let column = model.partition_by.as_deref().unwrap_or_default();
     const MONTH: &str = "__cxpipe_month";
+    let year_month = ctx.udf("year_month")?;
+    let month_of = || coalesce(vec![year_month.call(vec![ident(column)]), lit(NO_MONTH)]);
+    let (df, rewritten) = merged_months(ctx, model, df, places, month_of).await?;
     let no_rows = df.clone().limit(0, Some(0))?;
-    let df = df.with_column(
-        MONTH,
-        coalesce(vec![
-            ctx.udf("year_month")?.call(vec![ident(column)]),
-            lit(NO_MONTH),
-        ]),
-    )?;
+    let df = df.with_column(MONTH, month_of())?;
     let work_dir = places.work.path(&format!("{}__by_month", model.name));
     outputs::write_frame_by(places.work, &work_dir, df, Readers::Anyone, MONTH).await?;
 
@@ -422,7 +525,7 @@ async fn write_by_month(
                 ))
                 .into());
             }
-            if !files_of_month.contains_key(month) {
+            if !files_of_month.contains_key(month) && !rewritten.contains(month) {
                 outputs::copy(places.staging, &path, &table_dir.clone().join(name)).await?;
                 kept_months = true;
             }
@@ -459,6 +562,56 @@ async fn write_by_month(
     // The rows of the published table, tonight's months and those kept.
     let published = ctx.table(model.name.as_str()).await?.count().await?;
     Ok(Some(published as u64))
+}
+
+/// For a `partition_by:` model with a `unique_key:` on an incremental run: the months to
+/// rewrite, those of the model's rows and those of the stored rows they replace, and the rows
+/// of those months: the model's and the stored rows that stay. Every other month's file is kept
+/// as it is, so the model computes only the keys that changed, from where they changed, and a
+/// month one key changed in is read from its stored file, not recomputed. A month all of whose
+/// rows are replaced is rewritten empty.
+async fn merged_months(
+    ctx: &SessionContext,
+    model: &Model,
+    df: DataFrame,
+    places: &Places<'_>,
+    month_of: impl Fn() -> Expr,
+) -> Result<(DataFrame, HashSet<String>)> {
+    let merge = match Merge::of(ctx, model, df, places, true).await? {
+        Unmerged(df) => return Ok((df, HashSet::new())),
+        Merged(merge) => merge,
+    };
+    let stored = ctx.table(merge.previous.clone()).await?;
+    let months_of = |df: DataFrame| df.select(vec![month_of()]);
+    let batches = months_of(merge.changed.clone())?
+        .union(months_of(merge.replaced(ctx, model, stored).await?)?)?
+        .distinct()?
+        .collect()
+        .await?;
+    let mut months = HashSet::new();
+    for batch in &batches {
+        let column = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let names = arrow::array::AsArray::as_string::<i32>(&column);
+        months.extend(names.iter().flatten().map(str::to_string));
+    }
+    let mut files = Vec::new();
+    if let Some(tables) = &places.previous_tables {
+        for path in outputs::list(places.staging, &tables.clone().join(model.name.as_str())).await?
+        {
+            let name = path.filename().unwrap_or_default();
+            if months.contains(name.split('_').next().unwrap_or_default()) {
+                files.push(places.staging.url_of(&path));
+            }
+        }
+    }
+    if files.is_empty() {
+        return Ok((merge.changed.clone(), months));
+    }
+    let stored = ctx
+        .read_parquet(files, ParquetReadOptions::default())
+        .await?;
+    let kept = merge.kept(ctx, model, stored)?;
+    Ok((merge.changed.union(kept)?, months))
 }
 
 /// Whether a file name prefix names a month as [`write_by_month`] does: `YYYY-MM` or `none`.

@@ -98,11 +98,9 @@ impl Project {
                     model.path.display()
                 ));
             }
-            if model.partition_by.is_some()
-                && (model.materialized != Materialized::Table || !model.unique_key.is_empty())
-            {
+            if model.partition_by.is_some() && model.materialized != Materialized::Table {
                 problems.push(format!(
-                    "{}:1: `partition_by:` publishes a table's rows in a file per month and replaces whole months, so the model must be `materialized: table`, without `unique_key:`",
+                    "{}:1: `partition_by:` publishes a table's rows in a file per month, so the model must be `materialized: table`",
                     model.path.display()
                 ));
             }

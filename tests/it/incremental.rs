@@ -268,8 +268,9 @@ fn month_files(p: &TestProject, run_date: &str, table: &str) -> Vec<(String, Str
 
 /// int_customer_days is published a file per month. A night whose changes start this month
 /// writes this month's file and keeps the earlier months' files of the night before; a visitor
-/// identified tonight whose anonymous days go back across the year end has every month from
-/// that day's rewritten. Either way the tables equal a full refresh.
+/// identified tonight whose anonymous days go back across the year end has the months of those
+/// days rewritten, and a month between without any of them is kept. Either way the tables
+/// equal a full refresh.
 #[test]
 fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_changed() {
     let p = TestProject::new().events(&[
@@ -301,12 +302,15 @@ fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_cha
 
     p.run_ok("2026-02-11");
     let night_three = month_files(&p, "2026-02-11", "int_customer_days");
-    for (before, now) in night_two.iter().zip(&night_three) {
-        assert_ne!(
-            before, now,
-            "every month from 2025-12-20 on is written again"
-        );
-    }
+    assert_ne!(
+        night_three[0], night_two[0],
+        "December written again: c1's 12-20"
+    );
+    assert_eq!(
+        night_three[1], night_two[1],
+        "January kept: c1 has no day in it"
+    );
+    assert_ne!(night_three[2], night_two[2], "February written again");
     let mut days = p.table(
         "2026-02-11",
         "int_customer_days",
@@ -328,6 +332,70 @@ fn customer_days_are_published_by_month_and_a_night_rewrites_the_months_that_cha
     assert_eq!(
         run_tables(&p.output(), "2026-02-11"),
         from_scratch(&p, "2026-02-11")
+    );
+}
+
+/// A `partition_by:` model merged by key rewrites the months of its new rows and of the stored
+/// rows they replace: a month whose one row goes is rewritten empty (no file), not kept as the
+/// night before had it, and a customer whose anonymous day moves to another owner leaves that
+/// month's other customers as they were.
+#[test]
+fn a_month_merged_by_key_loses_the_rows_replaced_even_when_none_come_back() {
+    let p = TestProject::new()
+        .events(&[
+            // c5's one-event days; January has nothing else.
+            ev("s1", "2026-01-15 10:00", "anon-5", "login").customer("c5"),
+            ev("s2", "2026-02-09 10:00", "anon-5", "page_view").customer("c5"),
+            ev("s3", "2025-12-05 10:00", "anon-6", "page_view"),
+            ev("s4", "2025-12-06 10:00", "anon-7", "login").customer("c7"),
+            ev("s5", "2026-02-05 10:00", "anon-6", "login").customer("c6"),
+            // Night two: a second event on c5's 01-15, so the day leaves the model; and an
+            // earlier identified event hands anon-6 (and its 12-05) from c6 to c8.
+            ev("s6", "2026-01-15 11:00", "anon-5", "page_view")
+                .customer("c5")
+                .arrives("2026-02-10"),
+            ev("s7", "2026-02-03 10:00", "anon-6", "login")
+                .customer("c8")
+                .arrives("2026-02-10"),
+        ])
+        .shipped_queries_plus(&[(
+            "my_single_days",
+            "-- partition_by: month(activity_date)\n-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: activity_date >= since\nselect d.customer_id, d.activity_date\nfrom int_customer_days as d\ninner join int_touched_customers as t on t.customer_id = d.customer_id\nwhere d.activity_date >= t.since and d.events = 1\n",
+        )]);
+    p.run_ok("2026-02-09");
+    let months = |run_date: &str| -> Vec<String> {
+        month_files(&p, run_date, "my_single_days")
+            .into_iter()
+            .map(|(month, _)| month)
+            .collect()
+    };
+    assert_eq!(months("2026-02-09"), ["2025-12", "2026-01", "2026-02"]);
+    p.run_ok("2026-02-10");
+    assert_eq!(state_of(&p.output(), "2026-02-10").0, "incremental");
+    assert_eq!(
+        months("2026-02-10"),
+        ["2025-12", "2026-02"],
+        "January went with its one row"
+    );
+    let mut days = p.table(
+        "2026-02-10",
+        "my_single_days",
+        &["customer_id", "activity_date"],
+    );
+    days.sort();
+    assert_eq!(
+        days,
+        [
+            "c5 | 2026-02-09",
+            "c6 | 2026-02-05",
+            "c7 | 2025-12-06",
+            "c8 | 2025-12-05",
+            "c8 | 2026-02-03",
+        ]
+    );
+    assert_eq!(
+        run_tables(&p.output(), "2026-02-10"),
+        from_scratch(&p, "2026-02-10")
     );
 }
 
