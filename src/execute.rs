@@ -319,19 +319,22 @@ impl Merge {
             return Err(DataFusionError::Plan(problem).into());
         }
         let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+        let replacing = match &model.replaces {
+            Some(keys) => Some(ctx.table(keys.as_str()).await?),
+            None => None,
+        };
         // Planned on every run, full refreshes included, so a wrong condition fails the night
         // it is written.
-        if let Some(keys) = &model.replaces {
+        if let Some(keys) = &replacing {
             let stored =
                 DFSchema::try_from_qualified_schema(previous.clone(), df.schema().as_arrow())?;
-            let keys = ctx.table(keys.as_str()).await?;
             replaces_condition(ctx, model, &stored, keys.schema())?;
         }
         if model.unique_key.is_empty() || !ctx.table_exist(previous.clone())? {
             return Ok(Unmerged(df));
         }
-        let key = model.unique_key.clone();
-        let changed = match model.replaces.is_none() || materialize {
+        let key = key_refs(&model.unique_key);
+        let changed = match replacing.is_none() || materialize {
             true => {
                 let dir = places.work.path(&format!("{}__changed", model.name));
                 let path = dir.clone().join(places.file_name);
@@ -341,17 +344,11 @@ impl Merge {
             }
             false => df,
         };
-        let keys = match &model.replaces {
+        let keys = match replacing {
             // With a condition, the replacing model's other columns may be in it too.
-            Some(keys) if model.replaces_where.is_some() => ctx.table(keys.as_str()).await?,
-            Some(keys) => ctx
-                .table(keys.as_str())
-                .await?
-                .select_columns(&key_refs(&key))?,
-            None => changed
-                .clone()
-                .select_columns(&key_refs(&key))?
-                .distinct()?,
+            Some(keys) if model.replaces_where.is_some() => keys,
+            Some(keys) => keys.select_columns(&key)?,
+            None => changed.clone().select_columns(&key)?.distinct()?,
         };
         Ok(Merged(Box::new(Merge {
             changed,
@@ -363,9 +360,8 @@ impl Merge {
     /// The rows of `stored` (the previous table, or some of its files) that stay: those whose
     /// key is not replaced or, given `replaces_where:`, for which the condition does not hold.
     fn kept(&self, ctx: &SessionContext, model: &Model, stored: DataFrame) -> Result<DataFrame> {
-        let key = key_refs(&model.unique_key);
         let condition = replaces_condition(ctx, model, stored.schema(), self.keys.schema())?;
-        Ok(stored.join(self.keys.clone(), JoinType::LeftAnti, &key, &key, condition)?)
+        self.join(model, stored, JoinType::LeftAnti, condition)
     }
 
     /// The rows of `stored` the merge replaces. A term `<stored> >= <keys>` (or `>`) of the
@@ -419,8 +415,19 @@ impl Merge {
             };
             stored = stored.filter(bound)?;
         }
+        self.join(model, stored, JoinType::LeftSemi, condition)
+    }
+
+    /// `stored` joined with the keys on the unique key and the condition.
+    fn join(
+        &self,
+        model: &Model,
+        stored: DataFrame,
+        join: JoinType,
+        condition: Option<Expr>,
+    ) -> Result<DataFrame> {
         let key = key_refs(&model.unique_key);
-        Ok(stored.join(self.keys.clone(), JoinType::LeftSemi, &key, &key, condition)?)
+        Ok(stored.join(self.keys.clone(), join, &key, &key, condition)?)
     }
 }
 
@@ -478,7 +485,27 @@ async fn write_by_month(
     const MONTH: &str = "__cxpipe_month";
     let year_month = ctx.udf("year_month")?;
     let month_of = || coalesce(vec![year_month.call(vec![ident(column)]), lit(NO_MONTH)]);
-    let (df, rewritten) = merged_months(ctx, model, df, places, month_of).await?;
+    // The previous table's files by month, listed once: the merge reads some, the rest are kept.
+    let mut previous_files = Vec::new();
+    let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
+    if let Some(tables) = &places.previous_tables
+        && ctx.table_exist(previous)?
+    {
+        let previous_dir = tables.clone().join(model.name.as_str());
+        for path in outputs::list(places.staging, &previous_dir).await? {
+            let name = path.filename().unwrap_or_default().to_string();
+            let month = name.split('_').next().unwrap_or_default().to_string();
+            if !is_month(&month) {
+                return Err(plan_error(format!(
+                    "the previous run's {} table has a file not named by month ({name}): it was not published with `partition_by:`; rerun with --full-refresh",
+                    model.name
+                ))
+                .into());
+            }
+            previous_files.push(MonthFile { month, name, path });
+        }
+    }
+    let (df, rewritten) = merged_months(ctx, model, df, places, month_of, &previous_files).await?;
     let no_rows = df.clone().limit(0, Some(0))?;
     let df = df.with_column(MONTH, month_of())?;
     let work_dir = places.work.path(&format!("{}__by_month", model.name));
@@ -510,25 +537,11 @@ async fn write_by_month(
     }
     let mut kept_months = false;
 
-    let previous = TableReference::partial(crate::state::PREVIOUS_SCHEMA, model.name.as_str());
-    if let Some(tables) = &places.previous_tables
-        && ctx.table_exist(previous)?
-    {
-        let previous_dir = tables.clone().join(model.name.as_str());
-        for path in outputs::list(places.staging, &previous_dir).await? {
-            let name = path.filename().unwrap_or_default();
-            let month = name.split('_').next().unwrap_or_default();
-            if !is_month(month) {
-                return Err(plan_error(format!(
-                    "the previous run's {} table has a file not named by month ({name}): it was not published with `partition_by:`; rerun with --full-refresh",
-                    model.name
-                ))
-                .into());
-            }
-            if !files_of_month.contains_key(month) && !rewritten.contains(month) {
-                outputs::copy(places.staging, &path, &table_dir.clone().join(name)).await?;
-                kept_months = true;
-            }
+    for file in &previous_files {
+        if !files_of_month.contains_key(&file.month) && !rewritten.contains(&file.month) {
+            let kept = table_dir.clone().join(file.name.as_str());
+            outputs::copy(places.staging, &file.path, &kept).await?;
+            kept_months = true;
         }
     }
     if outputs::list(places.staging, &table_dir).await?.is_empty() {
@@ -564,6 +577,14 @@ async fn write_by_month(
     Ok(Some(published as u64))
 }
 
+/// A file of a previous `partition_by:` table: the month its name starts with, its name, and
+/// where it is.
+struct MonthFile {
+    month: String,
+    name: String,
+    path: object_store::path::Path,
+}
+
 /// For a `partition_by:` model with a `unique_key:` on an incremental run: the months to
 /// rewrite, those of the model's rows and those of the stored rows they replace, and the rows
 /// of those months: the model's and the stored rows that stay. Every other month's file is kept
@@ -576,6 +597,7 @@ async fn merged_months(
     df: DataFrame,
     places: &Places<'_>,
     month_of: impl Fn() -> Expr,
+    previous_files: &[MonthFile],
 ) -> Result<(DataFrame, HashSet<String>)> {
     let merge = match Merge::of(ctx, model, df, places, true).await? {
         Unmerged(df) => return Ok((df, HashSet::new())),
@@ -594,16 +616,11 @@ async fn merged_months(
         let names = arrow::array::AsArray::as_string::<i32>(&column);
         months.extend(names.iter().flatten().map(str::to_string));
     }
-    let mut files = Vec::new();
-    if let Some(tables) = &places.previous_tables {
-        for path in outputs::list(places.staging, &tables.clone().join(model.name.as_str())).await?
-        {
-            let name = path.filename().unwrap_or_default();
-            if months.contains(name.split('_').next().unwrap_or_default()) {
-                files.push(places.staging.url_of(&path));
-            }
-        }
-    }
+    let files: Vec<String> = previous_files
+        .iter()
+        .filter(|file| months.contains(&file.month))
+        .map(|file| places.staging.url_of(&file.path))
+        .collect();
     if files.is_empty() {
         return Ok((merge.changed.clone(), months));
     }

@@ -903,20 +903,24 @@ fn publishing_by_month_is_checked_with_the_file() {
 /// first night that would merge.
 #[test]
 fn a_replaces_where_condition_is_checked_before_any_night_merges() {
-    let p = TestProject::new().events(&three_nights()).shipped_queries_plus(&[
-        (
-            "my_unknown_column",
-            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: activity_day >= since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
-        ),
-        (
-            "my_not_a_condition",
-            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
-        ),
-        (
-            "my_sound_condition",
-            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: activity_date >= since\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n",
-        ),
-    ]);
+    // The touched customers' days, merged by customer where `condition` holds.
+    let merged_where = |condition: &str| {
+        format!(
+            "-- unique_key: customer_id\n-- replaces: int_touched_customers\n-- replaces_where: {condition}\nselect d.customer_id, d.activity_date from int_customer_days as d inner join int_touched_customers as t on t.customer_id = d.customer_id\n"
+        )
+    };
+    let (unknown, not_a_condition, sound) = (
+        merged_where("activity_day >= since"),
+        merged_where("since"),
+        merged_where("activity_date >= since"),
+    );
+    let p = TestProject::new()
+        .events(&three_nights())
+        .shipped_queries_plus(&[
+            ("my_unknown_column", &unknown),
+            ("my_not_a_condition", &not_a_condition),
+            ("my_sound_condition", &sound),
+        ]);
     let check = cxpipe(&["check", "--queries", &p.queries.display().to_string()]);
     assert!(!check.status.success());
     let stderr = String::from_utf8_lossy(&check.stderr);
